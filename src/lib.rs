@@ -39,8 +39,8 @@ pub mod telemetry;
 pub mod images;
 pub mod layers;
 pub mod inventory;
-pub mod store;
-pub mod scan;
-pub mod output;
+// pub mod store;
+// pub mod scan;
+// pub mod output;
 
-pub mod cli;
+// pub mod cli;

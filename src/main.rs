@@ -1,2 +1,3 @@
 //! The `cascade` binary: parses the command line and hands over to [`cascade::cli::run`].
+
 fn main() {}

@@ -1,1 +1,150 @@
-//! PLACEHOLDER (being written).
+//! Rendering of scan results for people (`table`) and programs (`json`). The JSON shape is
+//! documented in the README and kept stable; it is built here, not derived from domain types.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::images::digest::Digest;
+use crate::inventory::os::OsRelease;
+use crate::inventory::InstalledPackage;
+use crate::scan::{LayerReport, ScanReport};
+use crate::store::StoredImage;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Serialize)]
+struct ScanJson<'a> {
+    reference: &'a str,
+    platform: String,
+    index_digest: Option<&'a Digest>,
+    manifest_digest: &'a Digest,
+    config_digest: &'a Digest,
+    os: Option<&'a OsRelease>,
+    layers: &'a [LayerReport],
+    packages: &'a [InstalledPackage],
+    warnings: &'a [String],
+}
+
+pub fn scan_json(report: &ScanReport) -> String {
+    let image = &report.image;
+    let doc = ScanJson {
+        reference: &image.reference,
+        platform: image.platform.to_string(),
+        index_digest: image.index_digest.as_ref(),
+        manifest_digest: &image.manifest_digest,
+        config_digest: &image.config_digest,
+        os: report.inventory.os.as_ref(),
+        layers: &report.layers,
+        packages: &report.inventory.packages,
+        warnings: &report.inventory.warnings,
+    };
+    serde_json::to_string_pretty(&doc).expect("scan report serialises") + "\n"
+}
+
+pub fn scan_table(report: &ScanReport) -> String {
+    let image = &report.image;
+    let mut out = String::new();
+    let os = match &report.inventory.os {
+        Some(o) => match &o.codename {
+            Some(c) => format!("{} {} ({c})", o.distro, o.release),
+            None => format!("{} {}", o.distro, o.release),
+        },
+        None => "unidentified".to_string(),
+    };
+    let _ = writeln!(out, "image:    {}", image.reference);
+    let _ = writeln!(out, "digest:   {} ({})", image.manifest_digest, image.platform);
+    let _ = writeln!(out, "os:       {os}");
+    let n_cached = report.layers.iter().filter(|l| l.cached).count();
+    let _ = writeln!(out, "layers:   {} ({n_cached} from cache)", report.layers.len());
+    let _ = writeln!(out, "packages: {}", report.inventory.packages.len());
+    for w in &report.inventory.warnings {
+        let _ = writeln!(out, "warning:  {w}");
+    }
+    if report.inventory.packages.is_empty() {
+        return out;
+    }
+    out.push('\n');
+    let layer_index = |d: &Digest| report.layers.iter().position(|l| &l.digest == d).unwrap_or(0);
+    let rows: Vec<[String; 6]> = report
+        .inventory
+        .packages
+        .iter()
+        .map(|p| {
+            let pkg = &p.package;
+            let source = if pkg.source_name == pkg.name && pkg.source_version == pkg.version {
+                String::new()
+            } else {
+                format!("{} {}", pkg.source_name, pkg.source_version)
+            };
+            [
+                pkg.name.clone(),
+                pkg.version.clone(),
+                pkg.arch.clone(),
+                pkg.ecosystem.as_str().to_string(),
+                source,
+                layer_index(&p.layer).to_string(),
+            ]
+        })
+        .collect();
+    table(&mut out, ["NAME", "VERSION", "ARCH", "TYPE", "SOURCE", "LAYER"], &rows);
+    out
+}
+
+pub fn images_table(images: &[StoredImage]) -> String {
+    let mut out = String::new();
+    let rows: Vec<[String; 5]> = images
+        .iter()
+        .map(|i| {
+            let os = match (&i.distro, &i.release) {
+                (Some(d), Some(r)) => format!("{d} {r}"),
+                _ => "unidentified".to_string(),
+            };
+            [i.reference.clone(), i.platform.clone(), i.manifest_digest.clone(), os, i.n_packages.to_string()]
+        })
+        .collect();
+    table(&mut out, ["REFERENCE", "PLATFORM", "DIGEST", "OS", "PACKAGES"], &rows);
+    out
+}
+
+/// Left-aligned columns separated by two spaces; the last column is not padded.
+fn table<const N: usize>(out: &mut String, header: [&str; N], rows: &[[String; N]]) {
+    let mut widths = header.map(str::len);
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut line = |cells: &mut dyn Iterator<Item = &str>| {
+        let mut text = String::new();
+        for (i, cell) in cells.enumerate() {
+            if i + 1 == N {
+                text.push_str(cell);
+            } else {
+                let _ = write!(text, "{cell:<width$}  ", width = widths[i]);
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(&mut header.iter().copied());
+    for row in rows {
+        line(&mut row.iter().map(String::as_str));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_aligns_columns() {
+        let mut out = String::new();
+        table(&mut out, ["A", "BB"], &[["xyz".to_string(), "1".to_string()], ["q".to_string(), "22".to_string()]]);
+        assert_eq!(out, "A    BB\nxyz  1\nq    22\n");
+    }
+}

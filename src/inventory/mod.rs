@@ -8,6 +8,7 @@ pub mod rpm;
 
 use serde::Serialize;
 
+
 /// Which package manager (and so which version-comparison scheme) a package belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -68,3 +69,4 @@ impl DbError {
         DbError { path: path.into(), message: message.into() }
     }
 }
+

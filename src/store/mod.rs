@@ -1,1 +1,369 @@
-//! PLACEHOLDER (being written).
+//! The SQLite store: the only module that speaks SQL. Opens the database in WAL mode, applies
+//! the numbered migrations from `schema/` on start-up, and offers a narrow API (layer cache,
+//! config cache, image inventories) so that another backend can stand in later.
+
+use std::path::Path;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::images::digest::Digest;
+use crate::images::ResolvedImage;
+use crate::inventory::{Ecosystem, InstalledPackage, Inventory, Package};
+use crate::layers::{Entry, EntryKind, LayerExtract, EXTRACTOR_VERSION};
+
+/// Migrations in order; `PRAGMA user_version` records how many have been applied.
+const MIGRATIONS: &[(&str, &str)] = &[("0001_init.sql", include_str!("../../schema/0001_init.sql"))];
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open database {path}: {source}")]
+    Open { path: String, source: rusqlite::Error },
+    #[error("database {path} has schema version {found}, newer than this cascade knows ({known}); upgrade cascade")]
+    TooNew { path: String, found: i64, known: usize },
+    #[error("migration {name} failed: {source}")]
+    Migration { name: &'static str, source: rusqlite::Error },
+    #[error("database error while {doing}: {source}")]
+    Sql { doing: &'static str, source: rusqlite::Error },
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+fn sql(doing: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    move |source| StoreError::Sql { doing, source }
+}
+
+pub struct Store {
+    conn: Connection,
+}
+
+/// A stored image inventory, as `images list`/`affected` will read it back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredImage {
+    pub id: i64,
+    pub reference: String,
+    pub platform: String,
+    pub manifest_digest: String,
+    pub distro: Option<String>,
+    pub release: Option<String>,
+    pub n_packages: i64,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            // A missing data directory is created; any real failure surfaces from open below.
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let label = path.display().to_string();
+        let conn = Connection::open(path).map_err(|source| StoreError::Open { path: label.clone(), source })?;
+        Store::init(conn, &label)
+    }
+
+    pub fn open_in_memory() -> Result<Store, StoreError> {
+        let conn = Connection::open_in_memory().map_err(|source| StoreError::Open { path: ":memory:".into(), source })?;
+        Store::init(conn, ":memory:")
+    }
+
+    fn init(conn: Connection, label: &str) -> Result<Store, StoreError> {
+        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(sql("setting the busy timeout"))?;
+        // journal_mode returns a row, so it is read rather than executed.
+        let _mode: String =
+            conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(sql("enabling WAL"))?;
+        conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
+            .map_err(sql("setting pragmas"))?;
+        let mut store = Store { conn };
+        store.migrate(label)?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self, label: &str) -> Result<(), StoreError> {
+        let applied: i64 =
+            self.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(sql("reading the schema version"))?;
+        if applied as usize > MIGRATIONS.len() {
+            return Err(StoreError::TooNew { path: label.to_string(), found: applied, known: MIGRATIONS.len() });
+        }
+        for (i, (name, text)) in MIGRATIONS.iter().enumerate().skip(applied as usize) {
+            let tx = self.conn.transaction().map_err(|source| StoreError::Migration { name, source })?;
+            tx.execute_batch(text).map_err(|source| StoreError::Migration { name, source })?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)
+                .map_err(|source| StoreError::Migration { name, source })?;
+            tx.commit().map_err(|source| StoreError::Migration { name, source })?;
+            tracing::info!(migration = name, "applied schema migration");
+        }
+        Ok(())
+    }
+
+    /// The cached extract of a layer, read by the current extractor version.
+    pub fn layer_extract(&self, digest: &Digest) -> Result<Option<LayerExtract>, StoreError> {
+        let key = digest.to_string();
+        let head: Option<(u64, u64)> = self
+            .conn
+            .query_row(
+                "SELECT n_entries, n_bytes FROM layer_extracts WHERE digest = ?1 AND extractor_version = ?2",
+                params![key, EXTRACTOR_VERSION],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(sql("reading the layer cache"))?;
+        let Some((n_entries, n_bytes)) = head else { return Ok(None) };
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT path, kind, target, content FROM layer_entries
+                 WHERE digest = ?1 AND extractor_version = ?2 ORDER BY seq",
+            )
+            .map_err(sql("reading the layer cache"))?;
+        let rows = stmt
+            .query_map(params![key, EXTRACTOR_VERSION], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, Option<Vec<u8>>>(3)?))
+            })
+            .map_err(sql("reading the layer cache"))?;
+        let mut entries = Vec::new();
+        for row in rows {
+            let (path, kind, target, content) = row.map_err(sql("reading the layer cache"))?;
+            let kind = match (kind.as_str(), target, content) {
+                ("file", _, Some(c)) => EntryKind::File(c),
+                ("dir", _, _) => EntryKind::Dir,
+                ("symlink", Some(t), _) => EntryKind::Symlink(t),
+                ("hardlink", Some(t), _) => EntryKind::Hardlink(t),
+                ("whiteout", _, _) => EntryKind::Whiteout,
+                ("opaque", _, _) => EntryKind::Opaque,
+                (other, ..) => {
+                    return Err(StoreError::Corrupt(format!("layer {digest}: entry {path} has kind {other} without its data")))
+                }
+            };
+            entries.push(Entry { path, kind });
+        }
+        Ok(Some(LayerExtract { entries, n_entries, n_bytes }))
+    }
+
+    /// Stores a layer's extract (replacing an older copy by the same extractor version).
+    pub fn put_layer_extract(&mut self, digest: &Digest, extract: &LayerExtract) -> Result<(), StoreError> {
+        let key = digest.to_string();
+        let tx = self.conn.transaction().map_err(sql("caching a layer"))?;
+        tx.execute(
+            "DELETE FROM layer_extracts WHERE digest = ?1 AND extractor_version = ?2",
+            params![key, EXTRACTOR_VERSION],
+        )
+        .map_err(sql("caching a layer"))?;
+        tx.execute(
+            "INSERT INTO layer_extracts (digest, extractor_version, n_entries, n_bytes) VALUES (?1, ?2, ?3, ?4)",
+            params![key, EXTRACTOR_VERSION, extract.n_entries, extract.n_bytes],
+        )
+        .map_err(sql("caching a layer"))?;
+        {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO layer_entries (digest, extractor_version, seq, path, kind, target, content)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .map_err(sql("caching a layer"))?;
+            for (seq, entry) in extract.entries.iter().enumerate() {
+                let (kind, target, content): (&str, Option<&str>, Option<&[u8]>) = match &entry.kind {
+                    EntryKind::File(c) => ("file", None, Some(c)),
+                    EntryKind::Dir => ("dir", None, None),
+                    EntryKind::Symlink(t) => ("symlink", Some(t), None),
+                    EntryKind::Hardlink(t) => ("hardlink", Some(t), None),
+                    EntryKind::Whiteout => ("whiteout", None, None),
+                    EntryKind::Opaque => ("opaque", None, None),
+                };
+                insert
+                    .execute(params![key, EXTRACTOR_VERSION, seq as i64, entry.path, kind, target, content])
+                    .map_err(sql("caching a layer"))?;
+            }
+        }
+        tx.commit().map_err(sql("caching a layer"))
+    }
+
+    pub fn config_blob(&self, digest: &Digest) -> Result<Option<Vec<u8>>, StoreError> {
+        self.conn
+            .query_row("SELECT content FROM config_blobs WHERE digest = ?1", [digest.to_string()], |r| r.get(0))
+            .optional()
+            .map_err(sql("reading the config cache"))
+    }
+
+    /// Caches a config blob; the caller has verified it against `digest`.
+    pub fn put_config_blob(&self, digest: &Digest, content: &[u8]) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT OR IGNORE INTO config_blobs (digest, content) VALUES (?1, ?2)",
+                params![digest.to_string(), content],
+            )
+            .map(|_| ())
+            .map_err(sql("caching a config"))
+    }
+
+    /// Records the latest inventory of an image, replacing the previous one for the same
+    /// reference and platform in one transaction. Returns the image id.
+    pub fn save_inventory(&mut self, image: &ResolvedImage, inventory: &Inventory) -> Result<i64, StoreError> {
+        let tx = self.conn.transaction().map_err(sql("saving an inventory"))?;
+        let platform = image.platform.to_string();
+        tx.execute("DELETE FROM images WHERE reference = ?1 AND platform = ?2", params![image.reference, platform])
+            .map_err(sql("saving an inventory"))?;
+        let os = inventory.os.as_ref();
+        tx.execute(
+            "INSERT INTO images (reference, platform, index_digest, manifest_digest, config_digest,
+                                 distro, release, codename, os_name)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                image.reference,
+                platform,
+                image.index_digest.as_ref().map(|d| d.to_string()),
+                image.manifest_digest.to_string(),
+                image.config_digest.to_string(),
+                os.map(|o| o.distro.as_str()),
+                os.map(|o| o.release.as_str()),
+                os.and_then(|o| o.codename.as_deref()),
+                os.and_then(|o| o.pretty_name.as_deref()),
+            ],
+        )
+        .map_err(sql("saving an inventory"))?;
+        let image_id = tx.last_insert_rowid();
+        {
+            let mut layer = tx
+                .prepare_cached(
+                    "INSERT INTO image_layers (image_id, position, digest, media_type, size) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .map_err(sql("saving an inventory"))?;
+            for (position, d) in image.layers.iter().enumerate() {
+                layer
+                    .execute(params![image_id, position as i64, d.digest.to_string(), d.media_type, d.size])
+                    .map_err(sql("saving an inventory"))?;
+            }
+            let mut package = tx
+                .prepare_cached(
+                    "INSERT INTO packages (image_id, name, version, arch, source_name, source_version,
+                                           ecosystem, module, layer_digest)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )
+                .map_err(sql("saving an inventory"))?;
+            for p in &inventory.packages {
+                let pkg = &p.package;
+                package
+                    .execute(params![
+                        image_id,
+                        pkg.name,
+                        pkg.version,
+                        pkg.arch,
+                        pkg.source_name,
+                        pkg.source_version,
+                        pkg.ecosystem.as_str(),
+                        pkg.module,
+                        p.layer.to_string()
+                    ])
+                    .map_err(sql("saving an inventory"))?;
+            }
+        }
+        tx.commit().map_err(sql("saving an inventory"))?;
+        Ok(image_id)
+    }
+
+    /// Every stored image, by reference.
+    pub fn images(&self) -> Result<Vec<StoredImage>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT i.id, i.reference, i.platform, i.manifest_digest, i.distro, i.release,
+                        (SELECT count(*) FROM packages p WHERE p.image_id = i.id)
+                 FROM images i ORDER BY i.reference, i.platform",
+            )
+            .map_err(sql("listing images"))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(StoredImage {
+                    id: r.get(0)?,
+                    reference: r.get(1)?,
+                    platform: r.get(2)?,
+                    manifest_digest: r.get(3)?,
+                    distro: r.get(4)?,
+                    release: r.get(5)?,
+                    n_packages: r.get(6)?,
+                })
+            })
+            .map_err(sql("listing images"))?;
+        rows.collect::<Result<_, _>>().map_err(sql("listing images"))
+    }
+
+    /// The stored packages of an image, in name order.
+    pub fn packages(&self, image_id: i64) -> Result<Vec<InstalledPackage>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT name, version, arch, source_name, source_version, ecosystem, module, layer_digest
+                 FROM packages WHERE image_id = ?1 ORDER BY name, arch, version",
+            )
+            .map_err(sql("reading packages"))?;
+        let rows = stmt
+            .query_map([image_id], |r| {
+                Ok((
+                    Package {
+                        name: r.get(0)?,
+                        version: r.get(1)?,
+                        arch: r.get(2)?,
+                        source_name: r.get(3)?,
+                        source_version: r.get(4)?,
+                        ecosystem: Ecosystem::Dpkg,
+                        module: r.get(6)?,
+                    },
+                    r.get::<_, String>(5)?,
+                    r.get::<_, String>(7)?,
+                ))
+            })
+            .map_err(sql("reading packages"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (mut package, ecosystem, layer) = row.map_err(sql("reading packages"))?;
+            package.ecosystem = Ecosystem::parse(&ecosystem)
+                .ok_or_else(|| StoreError::Corrupt(format!("package {} has ecosystem {ecosystem}", package.name)))?;
+            let layer = layer
+                .parse()
+                .map_err(|e| StoreError::Corrupt(format!("package {} has layer digest {layer}: {e}", package.name)))?;
+            out.push(InstalledPackage { package, layer });
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layer_extract_round_trips() {
+        let mut store = Store::open_in_memory().unwrap();
+        let digest = Digest::sha256_of(b"layer");
+        assert_eq!(store.layer_extract(&digest).unwrap(), None);
+        let extract = LayerExtract {
+            entries: vec![
+                Entry { path: "etc".into(), kind: EntryKind::Dir },
+                Entry { path: "etc/os-release".into(), kind: EntryKind::Symlink("../usr/lib/os-release".into()) },
+                Entry { path: "usr/lib/os-release".into(), kind: EntryKind::File(b"ID=debian\n".to_vec()) },
+                Entry { path: "var/lib/dpkg/status".into(), kind: EntryKind::Hardlink("var/lib/dpkg/status-old".into()) },
+                Entry { path: "var/lib/apk".into(), kind: EntryKind::Whiteout },
+                Entry { path: "var/lib/rpm".into(), kind: EntryKind::Opaque },
+                Entry { path: "empty".into(), kind: EntryKind::File(Vec::new()) },
+            ],
+            n_entries: 1234,
+            n_bytes: 99,
+        };
+        store.put_layer_extract(&digest, &extract).unwrap();
+        assert_eq!(store.layer_extract(&digest).unwrap(), Some(extract.clone()));
+        // Storing again replaces, it does not duplicate.
+        store.put_layer_extract(&digest, &extract).unwrap();
+        assert_eq!(store.layer_extract(&digest).unwrap().unwrap().entries.len(), extract.entries.len());
+    }
+
+    #[test]
+    fn migrations_are_idempotent_and_refuse_newer_schemas() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/cascade.db");
+        drop(Store::open(&path).unwrap());
+        drop(Store::open(&path).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(conn);
+        let err = Store::open(&path).err().unwrap();
+        assert!(err.to_string().contains("newer than this cascade knows"), "{err}");
+    }
+}

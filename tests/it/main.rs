@@ -2,3 +2,5 @@
 //! port, real HTTP. `support` holds the shared helpers; each module tests one boundary.
 
 mod support;
+mod pkgdb;
+mod scan;

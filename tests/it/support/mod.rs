@@ -11,3 +11,4 @@ pub fn shared_data(rel: &str) -> Option<PathBuf> {
     assert!(path.exists(), "CASCADE_SHARED_DATA is set but {} is missing", path.display());
     Some(path)
 }
+pub mod image;
