@@ -39,7 +39,7 @@ pub mod telemetry;
 pub mod images;
 pub mod layers;
 pub mod inventory;
-// pub mod store;
+pub mod store;
 // pub mod scan;
 // pub mod output;
 

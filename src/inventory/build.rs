@@ -4,28 +4,7 @@
 use super::*;
 use crate::images::digest::Digest;
 use crate::layers::LayerExtract;
-use os::OsRelease;
 use overlay::{FileView, OverlayError};
-
-/// A package in an image, with the layer that introduced it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct InstalledPackage {
-    #[serde(flatten)]
-    pub package: Package,
-    /// Digest of the lowest layer from which the package (same name, arch, version) is
-    /// present in every layer up to the top.
-    pub layer: Digest,
-}
-
-/// What an image contains.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Inventory {
-    /// None when nothing identifies the OS (the inventory never guesses).
-    pub os: Option<OsRelease>,
-    pub packages: Vec<InstalledPackage>,
-    /// Things a user should know: no OS identified, an OS but no package database, ...
-    pub warnings: Vec<String>,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum InventoryError {

@@ -8,6 +8,9 @@ pub mod rpm;
 
 use serde::Serialize;
 
+use crate::images::digest::Digest;
+use os::OsRelease;
+
 
 /// Which package manager (and so which version-comparison scheme) a package belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -68,5 +71,26 @@ impl DbError {
     pub fn new(path: impl Into<String>, message: impl Into<String>) -> DbError {
         DbError { path: path.into(), message: message.into() }
     }
+}
+
+
+/// A package in an image, with the layer that introduced it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InstalledPackage {
+    #[serde(flatten)]
+    pub package: Package,
+    /// Digest of the lowest layer from which the package (same name, arch, version) is
+    /// present in every layer up to the top.
+    pub layer: Digest,
+}
+
+/// What an image contains.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Inventory {
+    /// None when nothing identifies the OS (the inventory never guesses).
+    pub os: Option<OsRelease>,
+    pub packages: Vec<InstalledPackage>,
+    /// Things a user should know: no OS identified, an OS but no package database, ...
+    pub warnings: Vec<String>,
 }
 

@@ -4,3 +4,4 @@
 mod support;
 mod pkgdb;
 mod scan;
+mod pkgdb_rpm;

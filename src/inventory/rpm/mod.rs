@@ -2,9 +2,9 @@
 //! EVR and SOURCERPM rules. Must not touch the filesystem: the one exception, a private
 //! temporary copy made so SQLite can replay a `-wal`, lives in `sqlite` and says why.
 //!
-//! Each backend only finds the header blobs in its container format and hands them, one at a
-//! time, to [`header`]; this module turns headers into [`RpmPackage`]s and those into
-//! [`Package`]s.
+//! Each backend (`sqlite`, `bdb`, `ndb`) only finds the header blobs in its container format
+//! and hands them over one at a time; `header` decodes a blob; this module turns headers into
+//! [`RpmPackage`]s and those into [`Package`]s.
 
 mod bdb;
 mod header;
@@ -12,8 +12,6 @@ mod ndb;
 mod sqlite;
 
 use std::fmt::Display;
-
-pub use header::HeaderError;
 
 use super::{DbError, Ecosystem, Package};
 
@@ -139,14 +137,16 @@ pub fn read_ndb(db: &[u8]) -> Result<Vec<RpmPackage>, DbError> {
     Ok(headers.packages)
 }
 
-/// Reads a database of `kind` into inventory packages. `wal` is used only for sqlite (the
-/// other formats have no write-ahead log) and ignored otherwise.
-pub fn read(kind: RpmDbKind, bytes: &[u8], wal: Option<&[u8]>) -> Result<Vec<Package>, DbError> {
+/// Reads a database of `kind` into inventory packages; errors carry `path` (the database's
+/// path in the image) instead of the bare file name. `wal` is used only for sqlite (the other
+/// formats have no write-ahead log) and ignored otherwise.
+pub fn read(kind: RpmDbKind, path: &str, bytes: &[u8], wal: Option<&[u8]>) -> Result<Vec<Package>, DbError> {
     let packages = match kind {
-        RpmDbKind::Sqlite => read_sqlite(bytes, wal)?,
-        RpmDbKind::Bdb => read_bdb(bytes)?,
-        RpmDbKind::Ndb => read_ndb(bytes)?,
-    };
+        RpmDbKind::Sqlite => read_sqlite(bytes, wal),
+        RpmDbKind::Bdb => read_bdb(bytes),
+        RpmDbKind::Ndb => read_ndb(bytes),
+    }
+    .map_err(|e| DbError::new(path, e.message))?;
     Ok(packages.iter().map(RpmPackage::to_package).collect())
 }
 
@@ -259,6 +259,12 @@ mod tests {
         assert_eq!(headers.packages.len(), 1);
         let err = headers.add("row 3", b"\0\0").expect_err("truncated");
         assert_eq!(err.to_string(), "rpmdb.sqlite: row 3: header truncated: 8 bytes needed, 2 present");
+    }
+
+    #[test]
+    fn read_names_the_path() {
+        let err = read(RpmDbKind::Ndb, "usr/lib/sysimage/rpm/Packages.db", b"", None).expect_err("empty");
+        assert_eq!(err.to_string(), "usr/lib/sysimage/rpm/Packages.db: not an ndb package database");
     }
 
     #[test]

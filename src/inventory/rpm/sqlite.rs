@@ -88,15 +88,12 @@ pub(super) fn for_each_blob(
 /// Opens a copy of `db` held by SQLite in memory, read-only.
 fn open_in_memory(db: &[u8]) -> Result<Connection, DbError> {
     let mut conn = Connection::open_in_memory().map_err(sql_error("open"))?;
-    // A WAL-mode file (version bytes 2, 2) makes SQLite look for a -wal and its shared-memory
-    // index, which an in-memory database cannot have, and the open fails. With no -wal
-    // supplied the main file is all there is, so the copy is marked rollback-mode (1, 1);
-    // the original bytes are not touched.
-    let version: &[u8] = match db[FORMAT_VERSION_AT..FORMAT_VERSION_AT + 2] {
-        [2, 2] => &[1, 1],
-        _ => &db[FORMAT_VERSION_AT..FORMAT_VERSION_AT + 2],
-    };
-    let copy = db[..FORMAT_VERSION_AT].chain(version).chain(&db[FORMAT_VERSION_AT + 2..]);
+    // A WAL-mode file (version bytes 2) makes SQLite look for a -wal and its shared-memory
+    // index, which an in-memory database cannot have, and reads fail. With no -wal supplied
+    // the main file is all there is, so SQLite's copy is marked rollback-mode (1); the
+    // caller's bytes are not touched.
+    let version = [db[FORMAT_VERSION_AT], db[FORMAT_VERSION_AT + 1]].map(|v| if v == 2 { 1 } else { v });
+    let copy = db[..FORMAT_VERSION_AT].chain(&version[..]).chain(&db[FORMAT_VERSION_AT + 2..]);
     conn.deserialize_read_exact(MAIN_DB, copy, db.len(), true).map_err(sql_error("open"))?;
     Ok(conn)
 }
