@@ -108,12 +108,15 @@ def build_image():
     os.makedirs(WORK, exist_ok=True)
     base_tar = os.path.join(WORK, "base.tar")
     full_tar = os.path.join(WORK, "full.tar")
+    # mmdebstrap picks its output format from the extension, so partial files end in .tar.
+    tmp_base = os.path.join(WORK, "base.partial.tar")
+    tmp_full = os.path.join(WORK, "full.partial.tar")
     if not os.path.exists(base_tar):
-        sh(["mmdebstrap", "--variant=minbase", "--mode=root", "bookworm", base_tar + ".part"])
-        os.rename(base_tar + ".part", base_tar)
+        sh(["mmdebstrap", "--variant=minbase", "--mode=root", "bookworm", tmp_base])
+        os.rename(tmp_base, base_tar)
     if not os.path.exists(full_tar):
-        sh(["mmdebstrap", "--variant=minbase", "--mode=root", "--include=" + EXTRA_PACKAGES, "bookworm", full_tar + ".part"])
-        os.rename(full_tar + ".part", full_tar)
+        sh(["mmdebstrap", "--variant=minbase", "--mode=root", "--include=" + EXTRA_PACKAGES, "bookworm", tmp_full])
+        os.rename(tmp_full, full_tar)
     second_tar = os.path.join(WORK, "second.tar")
     diff_layer(base_tar, full_tar, second_tar)
     os.makedirs(os.path.join(LAYOUT, "blobs", "sha256"), exist_ok=True)

@@ -40,7 +40,7 @@ pub mod images;
 pub mod layers;
 pub mod inventory;
 pub mod store;
-// pub mod scan;
-// pub mod output;
+pub mod scan;
+pub mod output;
 
-// pub mod cli;
+pub mod cli;

@@ -1,3 +1,5 @@
 //! The `cascade` binary: parses the command line and hands over to [`cascade::cli::run`].
 
-fn main() {}
+fn main() -> std::process::ExitCode {
+    cascade::cli::run()
+}

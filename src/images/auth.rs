@@ -22,7 +22,8 @@ pub const DOCKER_CONFIG_ENV: &str = "DOCKER_CONFIG";
 const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
 /// Host names that all mean Docker Hub in a credentials key.
-const DOCKER_HUB_ALIASES: &[&str] = &["docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"];
+const DOCKER_HUB_ALIASES: &[&str] =
+    &["docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"];
 
 /// One registry's secret.
 #[derive(Clone, PartialEq, Eq)]
@@ -164,8 +165,11 @@ impl Credentials {
 
         let config: DockerConfig =
             serde_json::from_slice(bytes).map_err(|source| AuthError::Json { path: path.to_path_buf(), source })?;
-        let entry_error =
-            |host: &str, problem: &'static str| AuthError::Entry { path: path.to_path_buf(), host: host.to_string(), problem };
+        let entry_error = |host: &str, problem: &'static str| AuthError::Entry {
+            path: path.to_path_buf(),
+            host: host.to_string(),
+            problem,
+        };
         let non_empty = |s: &Option<String>| s.as_deref().filter(|s| !s.is_empty()).map(str::to_string);
 
         let mut credentials = Credentials::new();
@@ -246,10 +250,8 @@ impl Credentials {
             if password.is_empty() {
                 return Err(env_error(&host, "has an empty password"));
             }
-            credentials.insert(
-                &host,
-                Credential::Basic { username: username.to_string(), password: password.to_string() },
-            );
+            credentials
+                .insert(&host, Credential::Basic { username: username.to_string(), password: password.to_string() });
         }
         Ok(credentials)
     }
@@ -586,7 +588,10 @@ mod tests {
 
     #[test]
     fn parses_env_entries() {
-        let c = Credentials::parse_env(" ghcr.io=octo:p=ss:w0rd ,\n localhost:5000=u:p,,https://index.docker.io/v1/=hub:h ").unwrap();
+        let c = Credentials::parse_env(
+            " ghcr.io=octo:p=ss:w0rd ,\n localhost:5000=u:p,,https://index.docker.io/v1/=hub:h ",
+        )
+        .unwrap();
         assert_eq!(c.get("ghcr.io"), Some(&basic("octo", "p=ss:w0rd")));
         assert_eq!(c.get("localhost:5000"), Some(&basic("u", "p")));
         assert_eq!(c.get("docker.io"), Some(&basic("hub", "h")));
@@ -613,7 +618,8 @@ mod tests {
         let missing = Credentials::load_from(Some(&path), Some("a.io=env:e")).unwrap();
         assert_eq!(missing.get("a.io"), Some(&basic("env", "e")));
 
-        let json = format!(r#"{{"auths":{{"a.io":{{"auth":"{}"}},"b.io":{{"auth":"{}"}}}}}}"#, b64("file:f"), b64("file:g"));
+        let json =
+            format!(r#"{{"auths":{{"a.io":{{"auth":"{}"}},"b.io":{{"auth":"{}"}}}}}}"#, b64("file:f"), b64("file:g"));
         std::fs::write(&path, json).unwrap();
         let c = Credentials::load_from(Some(&path), Some("a.io=env:e")).unwrap();
         assert_eq!(c.get("a.io"), Some(&basic("env", "e")));
@@ -651,7 +657,10 @@ mod tests {
 
     #[test]
     fn basic_header() {
-        assert_eq!(basic("Aladdin", "open sesame").basic_authorization().unwrap(), "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
+        assert_eq!(
+            basic("Aladdin", "open sesame").basic_authorization().unwrap(),
+            "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+        );
         assert_eq!(Credential::IdentityToken("t".into()).basic_authorization(), None);
     }
 
@@ -668,32 +677,42 @@ mod tests {
         let cases: Vec<(&str, Vec<Challenge>)> = vec![
             (
                 r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/debian:pull""#,
-                vec![challenge("bearer", &[
-                    ("realm", "https://auth.docker.io/token"),
-                    ("service", "registry.docker.io"),
-                    ("scope", "repository:library/debian:pull"),
-                ])],
+                vec![challenge(
+                    "bearer",
+                    &[
+                        ("realm", "https://auth.docker.io/token"),
+                        ("service", "registry.docker.io"),
+                        ("scope", "repository:library/debian:pull"),
+                    ],
+                )],
             ),
             (
                 r#"Bearer realm="https://codeberg.org/v2/token",service="container_registry",scope="*", Basic realm="Gitea""#,
                 vec![
-                    challenge("bearer", &[("realm", "https://codeberg.org/v2/token"), ("service", "container_registry"), ("scope", "*")]),
+                    challenge(
+                        "bearer",
+                        &[
+                            ("realm", "https://codeberg.org/v2/token"),
+                            ("service", "container_registry"),
+                            ("scope", "*"),
+                        ],
+                    ),
                     challenge("basic", &[("realm", "Gitea")]),
                 ],
             ),
             (
                 r#"Bearer realm="r", error="insufficient_scope", scope="repository:a/b:pull,push""#,
-                vec![challenge("bearer", &[("realm", "r"), ("error", "insufficient_scope"), ("scope", "repository:a/b:pull,push")])],
+                vec![challenge(
+                    "bearer",
+                    &[("realm", "r"), ("error", "insufficient_scope"), ("scope", "repository:a/b:pull,push")],
+                )],
             ),
             (
                 r#"BASIC Realm = "a \"quoted\", realm\\x""#,
                 vec![challenge("basic", &[("realm", r#"a "quoted", realm\x"#)])],
             ),
             ("Basic realm=Registry", vec![challenge("basic", &[("realm", "Registry")])]),
-            (
-                "Negotiate, Basic realm=x",
-                vec![challenge("negotiate", &[]), challenge("basic", &[("realm", "x")])],
-            ),
+            ("Negotiate, Basic realm=x", vec![challenge("negotiate", &[]), challenge("basic", &[("realm", "x")])]),
             (
                 r#"Negotiate abc+/9==, Bearer realm="t""#,
                 vec![

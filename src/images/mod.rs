@@ -118,6 +118,7 @@ pub enum Source {
 }
 
 /// Fetched manifest bytes, already verified against `digest`.
+#[derive(Debug, Clone)]
 pub struct RawManifest {
     pub digest: Digest,
     pub content_type: Option<String>,

@@ -103,9 +103,7 @@ impl FromStr for ImageRef {
         };
         if let Some(tag) = tag {
             if !is_valid_tag(tag) {
-                return Err(fail(format!(
-                    "tag {tag:?} must match [A-Za-z0-9_][A-Za-z0-9._-]{{0,127}}"
-                )));
+                return Err(fail(format!("tag {tag:?} must match [A-Za-z0-9_][A-Za-z0-9._-]{{0,127}}")));
             }
         }
         if name.is_empty() {
@@ -219,9 +217,7 @@ fn check_repository(repository: &str) -> Result<(), String> {
             return Err(format!("repository {repository:?} must be lowercase"));
         }
         if !is_valid_path_component(component) {
-            return Err(format!(
-                "repository component {component:?} must match [a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*"
-            ));
+            return Err(format!("repository component {component:?} must match [a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*"));
         }
     }
     Ok(())
@@ -287,22 +283,72 @@ mod tests {
         let with_digest = format!("debian@{D}");
         let tag_and_digest = format!("host:5000/a/b:v1@{D}");
         let by_digest = format!("host:5000/a/b@{D}");
-        let cases: &[(&str, &str, &str, Option<&str>, Option<&str>, String)] = &[
+        type Case<'a> = (&'a str, &'a str, &'a str, Option<&'a str>, Option<&'a str>, String);
+        let cases: &[Case] = &[
             ("debian", "docker.io", "library/debian", None, None, "docker.io/library/debian".into()),
-            ("debian:bookworm", "docker.io", "library/debian", Some("bookworm"), None, "docker.io/library/debian:bookworm".into()),
-            ("library/debian:12", "docker.io", "library/debian", Some("12"), None, "docker.io/library/debian:12".into()),
+            (
+                "debian:bookworm",
+                "docker.io",
+                "library/debian",
+                Some("bookworm"),
+                None,
+                "docker.io/library/debian:bookworm".into(),
+            ),
+            (
+                "library/debian:12",
+                "docker.io",
+                "library/debian",
+                Some("12"),
+                None,
+                "docker.io/library/debian:12".into(),
+            ),
             ("docker.io/debian", "docker.io", "library/debian", None, None, "docker.io/library/debian".into()),
-            ("index.docker.io/debian:12", "docker.io", "library/debian", Some("12"), None, "docker.io/library/debian:12".into()),
-            ("bitnami/redis:7.2", "docker.io", "bitnami/redis", Some("7.2"), None, "docker.io/bitnami/redis:7.2".into()),
-            ("ghcr.io/org/team/app:1.0.0-rc.1", "ghcr.io", "org/team/app", Some("1.0.0-rc.1"), None, "ghcr.io/org/team/app:1.0.0-rc.1".into()),
+            (
+                "index.docker.io/debian:12",
+                "docker.io",
+                "library/debian",
+                Some("12"),
+                None,
+                "docker.io/library/debian:12".into(),
+            ),
+            (
+                "bitnami/redis:7.2",
+                "docker.io",
+                "bitnami/redis",
+                Some("7.2"),
+                None,
+                "docker.io/bitnami/redis:7.2".into(),
+            ),
+            (
+                "ghcr.io/org/team/app:1.0.0-rc.1",
+                "ghcr.io",
+                "org/team/app",
+                Some("1.0.0-rc.1"),
+                None,
+                "ghcr.io/org/team/app:1.0.0-rc.1".into(),
+            ),
             ("localhost/app", "localhost", "app", None, None, "localhost/app".into()),
             ("localhost:5000/app:dev", "localhost:5000", "app", Some("dev"), None, "localhost:5000/app:dev".into()),
             // A single component with a colon is a name and a tag, not a registry.
-            ("localhost:5000", "docker.io", "library/localhost", Some("5000"), None, "docker.io/library/localhost:5000".into()),
+            (
+                "localhost:5000",
+                "docker.io",
+                "library/localhost",
+                Some("5000"),
+                None,
+                "docker.io/library/localhost:5000".into(),
+            ),
             ("Registry.Example.COM/a", "registry.example.com", "a", None, None, "registry.example.com/a".into()),
             ("[::1]:5000/a/b:c", "[::1]:5000", "a/b", Some("c"), None, "[::1]:5000/a/b:c".into()),
             ("127.0.0.1:5000/a", "127.0.0.1:5000", "a", None, None, "127.0.0.1:5000/a".into()),
-            ("host:5000/a.b/c__d/e---f:_T.9-x", "host:5000", "a.b/c__d/e---f", Some("_T.9-x"), None, "host:5000/a.b/c__d/e---f:_T.9-x".into()),
+            (
+                "host:5000/a.b/c__d/e---f:_T.9-x",
+                "host:5000",
+                "a.b/c__d/e---f",
+                Some("_T.9-x"),
+                None,
+                "host:5000/a.b/c__d/e---f:_T.9-x".into(),
+            ),
             (&with_digest, "docker.io", "library/debian", None, Some(D), format!("docker.io/library/debian@{D}")),
             (&by_digest, "host:5000", "a/b", None, Some(D), format!("host:5000/a/b@{D}")),
             (&tag_and_digest, "host:5000", "a/b", Some("v1"), Some(D), format!("host:5000/a/b:v1@{D}")),
@@ -363,19 +409,30 @@ mod tests {
             assert_eq!(r.reference(), reference, "{input}");
             assert_eq!(r.api_host(), host, "{input}");
         }
-        let r: ImageRef = format!("host/a:1@{D}").parse().unwrap();
+        let r: ImageRef = format!("host.example/a:1@{D}").parse().unwrap();
         assert_eq!(r.reference(), D, "the digest wins over the tag");
-        assert_eq!(r.name(), "host/a");
+        assert_eq!(r.name(), "host.example/a");
     }
 
     #[test]
     fn tags_and_components() {
-        for (tag, ok) in [("a", true), ("_", true), ("A.b-c_d", true), (".a", false), ("-a", false), ("a/b", false), ("", false)] {
+        for (tag, ok) in
+            [("a", true), ("_", true), ("A.b-c_d", true), (".a", false), ("-a", false), ("a/b", false), ("", false)]
+        {
             assert_eq!(is_valid_tag(tag), ok, "{tag:?}");
         }
         assert!(is_valid_tag(&"a".repeat(128)));
         assert!(!is_valid_tag(&"a".repeat(129)));
-        for (c, ok) in [("a", true), ("a.b", true), ("a_b", true), ("a__b", true), ("a-----b", true), ("a._b", false), ("a.", false), ("_a", false)] {
+        for (c, ok) in [
+            ("a", true),
+            ("a.b", true),
+            ("a_b", true),
+            ("a__b", true),
+            ("a-----b", true),
+            ("a._b", false),
+            ("a.", false),
+            ("_a", false),
+        ] {
             assert_eq!(is_valid_path_component(c), ok, "{c:?}");
         }
         assert_eq!(split_host_port("[::1]:5000"), ("[::1]", Some("5000")));

@@ -98,33 +98,43 @@ impl fmt::Display for ErrorCodes {
     }
 }
 
+/// Where a failed request went; displays as `GET /v2/a/b/manifests/v1 on host:5000`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestSite {
+    /// The registry host (or, for token requests, the token endpoint and its registry).
+    pub registry: String,
+    pub method: &'static str,
+    /// URL path, without the query.
+    pub path: String,
+}
+
+impl fmt::Display for RequestSite {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} on {}", self.method, self.path, self.registry)
+    }
+}
+
+/// Registry failures. The request site is boxed to keep `Result`s small.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
-    #[error("{method} {path} on {registry}: unauthorized for repository {repository}: {reason}{codes}")]
-    Unauthorized {
-        registry: String,
-        repository: String,
-        method: &'static str,
-        path: String,
-        reason: String,
-        codes: ErrorCodes,
-    },
-    #[error("{method} {path} on {registry}: not found (http 404){codes}")]
-    NotFound { registry: String, method: &'static str, path: String, codes: ErrorCodes },
-    #[error("{what} {path} on {registry}: digest mismatch: expected {expected}, content is {actual}")]
-    DigestMismatch { registry: String, path: String, what: &'static str, expected: String, actual: String },
-    #[error("{what} {path} on {registry}: size mismatch: the descriptor says {expected} bytes, the registry sent {found}")]
-    SizeMismatch { registry: String, path: String, what: &'static str, expected: u64, found: String },
-    #[error("{what} {path} on {registry} is larger than the {limit}-byte limit")]
-    TooLarge { registry: String, path: String, what: &'static str, limit: u64 },
-    #[error("{method} {path} on {registry}: http {status}{codes}")]
-    Http { registry: String, method: &'static str, path: String, status: u16, codes: ErrorCodes },
-    #[error("{method} {path} on {registry}: {source}")]
-    Transport { registry: String, method: &'static str, path: String, source: ureq::Error },
-    #[error("{method} {path} on {registry}: gave up after {attempts} attempts, last: {last}")]
-    RetriesExhausted { registry: String, method: &'static str, path: String, attempts: u32, last: String },
-    #[error("{method} {path} on {registry}: {problem}")]
-    Protocol { registry: String, method: &'static str, path: String, problem: String },
+    #[error("{site}: unauthorized for repository {repository}: {reason}{codes}")]
+    Unauthorized { site: Box<RequestSite>, repository: String, reason: String, codes: ErrorCodes },
+    #[error("{site}: not found (http 404){codes}")]
+    NotFound { site: Box<RequestSite>, codes: ErrorCodes },
+    #[error("{site}: {what} digest mismatch: expected {expected}, content is {actual}")]
+    DigestMismatch { site: Box<RequestSite>, what: &'static str, expected: String, actual: String },
+    #[error("{site}: {what} size mismatch: the descriptor says {expected} bytes, the registry sent {found}")]
+    SizeMismatch { site: Box<RequestSite>, what: &'static str, expected: u64, found: String },
+    #[error("{site}: {what} is larger than the {limit}-byte limit")]
+    TooLarge { site: Box<RequestSite>, what: &'static str, limit: u64 },
+    #[error("{site}: http {status}{codes}")]
+    Http { site: Box<RequestSite>, status: u16, codes: ErrorCodes },
+    #[error("{site}: {source}")]
+    Transport { site: Box<RequestSite>, source: ureq::Error },
+    #[error("{site}: gave up after {attempts} attempts, last: {last}")]
+    RetriesExhausted { site: Box<RequestSite>, attempts: u32, last: String },
+    #[error("{site}: {problem}")]
+    Protocol { site: Box<RequestSite>, problem: String },
     #[error("invalid manifest reference {reference:?} for {image}: {problem}")]
     InvalidReference { image: String, reference: String, problem: String },
     #[error("{what} {digest} cannot be verified: {source}")]
@@ -177,43 +187,36 @@ struct Op<'a> {
 }
 
 impl Op<'_> {
-    fn method(&self) -> &'static str {
-        self.verb.as_str()
-    }
-
-    fn registry(&self) -> String {
-        self.image.registry.clone()
-    }
-
-    fn path(&self) -> String {
-        self.path.to_string()
+    fn site(&self) -> Box<RequestSite> {
+        Box::new(RequestSite {
+            registry: self.image.registry.clone(),
+            method: self.verb.as_str(),
+            path: self.path.to_string(),
+        })
     }
 
     fn transport(&self, source: ureq::Error) -> RegistryError {
-        RegistryError::Transport { registry: self.registry(), method: self.method(), path: self.path(), source }
+        RegistryError::Transport { site: self.site(), source }
     }
 
     fn protocol(&self, problem: String) -> RegistryError {
-        RegistryError::Protocol { registry: self.registry(), method: self.method(), path: self.path(), problem }
+        RegistryError::Protocol { site: self.site(), problem }
     }
 
     fn unauthorized(&self, reason: String, codes: ErrorCodes) -> RegistryError {
-        RegistryError::Unauthorized {
-            registry: self.registry(),
-            repository: self.image.repository.clone(),
-            method: self.method(),
-            path: self.path(),
-            reason,
-            codes,
-        }
+        RegistryError::Unauthorized { site: self.site(), repository: self.image.repository.clone(), reason, codes }
     }
 
     /// The error for a final non-success status.
     fn status_error(&self, status: u16, codes: ErrorCodes) -> RegistryError {
-        match status {
-            404 => RegistryError::NotFound { registry: self.registry(), method: self.method(), path: self.path(), codes },
-            _ => RegistryError::Http { registry: self.registry(), method: self.method(), path: self.path(), status, codes },
-        }
+        status_error(self.site(), status, codes)
+    }
+}
+
+fn status_error(site: Box<RequestSite>, status: u16, codes: ErrorCodes) -> RegistryError {
+    match status {
+        404 => RegistryError::NotFound { site, codes },
+        _ => RegistryError::Http { site, status, codes },
     }
 }
 
@@ -290,12 +293,7 @@ impl RegistryClient {
         if !(200..300).contains(&status) {
             return Err(op.status_error(status, read_error_codes(&mut response)));
         }
-        let too_large = || RegistryError::TooLarge {
-            registry: op.registry(),
-            path: op.path(),
-            what: "manifest",
-            limit: MAX_DOCUMENT_BYTES,
-        };
+        let too_large = || RegistryError::TooLarge { site: op.site(), what: "manifest", limit: MAX_DOCUMENT_BYTES };
         if content_length(&response).is_some_and(|n| n > MAX_DOCUMENT_BYTES) {
             return Err(too_large());
         }
@@ -308,8 +306,7 @@ impl RegistryClient {
         };
         let digest = Digest::sha256_of(&bytes);
         let mismatch = |expected: &Digest| RegistryError::DigestMismatch {
-            registry: op.registry(),
-            path: op.path(),
+            site: op.site(),
             what: "manifest",
             expected: expected.to_string(),
             actual: digest.to_string(),
@@ -319,9 +316,9 @@ impl RegistryClient {
             // By digest the requested digest is the check; the header is not trusted over it.
             (Some(_), _) => {}
             (None, Some(header_value)) => {
-                let claimed: Digest = header_value.parse().map_err(|e| {
-                    op.protocol(format!("invalid Docker-Content-Digest header: {e}"))
-                })?;
+                let claimed: Digest = header_value
+                    .parse()
+                    .map_err(|e| op.protocol(format!("invalid Docker-Content-Digest header: {e}")))?;
                 if claimed.algorithm() == "sha256" {
                     if claimed != digest {
                         return Err(mismatch(&claimed));
@@ -367,14 +364,12 @@ impl RegistryClient {
                 Err(e) => Err(e),
             };
         };
-        let digest: Digest = header_value
-            .parse()
-            .map_err(|e| op.protocol(format!("invalid Docker-Content-Digest header: {e}")))?;
+        let digest: Digest =
+            header_value.parse().map_err(|e| op.protocol(format!("invalid Docker-Content-Digest header: {e}")))?;
         if let Some(wanted) = expected {
             if wanted != digest {
                 return Err(RegistryError::DigestMismatch {
-                    registry: op.registry(),
-                    path: op.path(),
+                    site: op.site(),
                     what: "manifest",
                     expected: wanted.to_string(),
                     actual: digest.to_string(),
@@ -390,16 +385,11 @@ impl RegistryClient {
         let path = blob_path(image, d);
         let op = Op { image, verb: Verb::Get, path: &path };
         if d.size > max_bytes {
-            return Err(RegistryError::TooLarge { registry: op.registry(), path, what: "blob", limit: max_bytes });
+            return Err(RegistryError::TooLarge { site: op.site(), what: "blob", limit: max_bytes });
         }
         let response = self.blob_response(&op, d)?;
-        let size_mismatch = |found: String| RegistryError::SizeMismatch {
-            registry: op.registry(),
-            path: op.path(),
-            what: "blob",
-            expected: d.size,
-            found,
-        };
+        let size_mismatch =
+            |found: String| RegistryError::SizeMismatch { site: op.site(), what: "blob", expected: d.size, found };
         let bytes = match response.into_body().into_with_config().limit(d.size).read_to_vec() {
             Ok(bytes) => bytes,
             Err(ureq::Error::BodyExceedsLimit(_)) => return Err(size_mismatch(format!("more than {}", d.size))),
@@ -410,8 +400,7 @@ impl RegistryClient {
         }
         if !d.digest.matches(&bytes) {
             return Err(RegistryError::DigestMismatch {
-                registry: op.registry(),
-                path: op.path(),
+                site: op.site(),
                 what: "blob",
                 expected: d.digest.to_string(),
                 actual: Digest::sha256_of(&bytes).to_string(),
@@ -432,9 +421,11 @@ impl RegistryClient {
 
     /// GET of a blob, up to a 2xx response whose declared length (if any) matches.
     fn blob_response(&self, op: &Op<'_>, d: &Descriptor) -> Result<Response<Body>, RegistryError> {
-        d.digest
-            .ensure_verifiable()
-            .map_err(|source| RegistryError::Unverifiable { what: "blob", digest: d.digest.clone(), source })?;
+        d.digest.ensure_verifiable().map_err(|source| RegistryError::Unverifiable {
+            what: "blob",
+            digest: d.digest.clone(),
+            source,
+        })?;
         let span = tracing::debug_span!(
             "registry.blob",
             registry.host = %op.image.registry,
@@ -451,8 +442,7 @@ impl RegistryClient {
         if let Some(n) = content_length(&response) {
             if n != d.size {
                 return Err(RegistryError::SizeMismatch {
-                    registry: op.registry(),
-                    path: op.path(),
+                    site: op.site(),
                     what: "blob",
                     expected: d.size,
                     found: n.to_string(),
@@ -472,7 +462,7 @@ impl RegistryClient {
         let mut answered_challenge = false;
         loop {
             let mut response =
-                self.with_retries(op, || self.exchange(op, &url, accept, authorization.as_deref()))?;
+                self.with_retries(op, &|| op.site(), || self.exchange(op, &url, accept, authorization.as_deref()))?;
             if response.status().as_u16() != 401 {
                 return Ok(response);
             }
@@ -562,9 +552,7 @@ impl RegistryClient {
             .map_err(|_| op.unauthorized(format!("the Bearer realm {realm:?} is not a URL"), no_codes()))?;
         let (scheme, realm_host) = match (realm_uri.scheme_str(), authority_host_port(&realm_uri)) {
             (Some(s @ ("http" | "https")), Some(h)) => (s.to_string(), h),
-            _ => {
-                return Err(op.unauthorized(format!("the Bearer realm {realm:?} is not an http(s) URL"), no_codes()))
-            }
+            _ => return Err(op.unauthorized(format!("the Bearer realm {realm:?} is not an http(s) URL"), no_codes())),
         };
         let scopes: Vec<String> = match challenge.scope() {
             Some(s) if !s.trim().is_empty() => s.split_whitespace().map(str::to_string).collect(),
@@ -579,7 +567,11 @@ impl RegistryClient {
             ));
         }
         let realm_path = realm_uri.path().to_string();
-        let token_op = TokenOp { registry, realm_host: &realm_host, path: &realm_path };
+        let method = match credential {
+            Some(Credential::IdentityToken(_)) => "POST",
+            _ => "GET",
+        };
+        let token_op = TokenOp { method, registry, realm_host: &realm_host, path: &realm_path };
         tracing::debug!(
             registry.host = %registry,
             token.realm_host = %realm_host,
@@ -589,7 +581,7 @@ impl RegistryClient {
         );
         let service = challenge.service().unwrap_or_default().to_string();
         let loopback = is_loopback(&realm_host);
-        let mut response = self.with_retries(op, || {
+        let mut response = self.with_retries(op, &|| token_op.site(), || {
             let result = match credential {
                 Some(Credential::IdentityToken(refresh_token)) => {
                     let mut form = vec![
@@ -650,10 +642,12 @@ impl RegistryClient {
     }
 
     /// Runs `attempt` until it yields a response that is not 429/5xx, waiting between tries;
-    /// transport failures that may be transient are retried too.
+    /// transport failures that may be transient are retried too. `op` names the pull in logs,
+    /// `site` the request in errors.
     fn with_retries(
         &self,
         op: &Op<'_>,
+        site: &dyn Fn() -> Box<RequestSite>,
         mut attempt: impl FnMut() -> Result<Response<Body>, RegistryError>,
     ) -> Result<Response<Body>, RegistryError> {
         let max_attempts = self.options.max_attempts.max(1);
@@ -669,23 +663,18 @@ impl RegistryClient {
                     let retry_after = header_str(&response, header::RETRY_AFTER.as_str()).map(str::to_string);
                     let codes = read_error_codes(&mut response);
                     if n >= max_attempts {
-                        return Err(op.retries_exhausted(n, format!("http {status}{codes}")));
+                        let last = format!("http {status}{codes}");
+                        return Err(RegistryError::RetriesExhausted { site: site(), attempts: n, last });
                     }
                     let wait = retry_delay(retry_after.as_deref(), n, self.options.max_retry_wait, SystemTime::now());
                     (format!("http {status}{codes}"), wait)
                 }
-                Err(RegistryError::Transport { source, registry, method, path }) if is_transient(&source) => {
+                Err(RegistryError::Transport { site, source }) if is_transient(&source) => {
                     if n >= max_attempts {
                         if n == 1 {
-                            return Err(RegistryError::Transport { registry, method, path, source });
+                            return Err(RegistryError::Transport { site, source });
                         }
-                        return Err(RegistryError::RetriesExhausted {
-                            registry,
-                            method,
-                            path,
-                            attempts: n,
-                            last: source.to_string(),
-                        });
+                        return Err(RegistryError::RetriesExhausted { site, attempts: n, last: source.to_string() });
                     }
                     (source.to_string(), backoff(n).min(self.options.max_retry_wait))
                 }
@@ -724,7 +713,7 @@ impl RegistryClient {
             let same_origin = origin.is_some() && origin_of(&current) == origin;
             let span = tracing::debug_span!(
                 "registry.http",
-                http.method = op.method(),
+                http.method = op.verb.as_str(),
                 server.address = %host,
                 url.path = %current.path(),
                 redirect = hop,
@@ -778,34 +767,33 @@ impl RegistryClient {
     }
 }
 
-impl Op<'_> {
-    fn retries_exhausted(&self, attempts: u32, last: String) -> RegistryError {
-        RegistryError::RetriesExhausted { registry: self.registry(), method: self.method(), path: self.path(), attempts, last }
-    }
-}
-
 /// Errors of a token-endpoint request, which name the realm's host and path.
 struct TokenOp<'a> {
+    method: &'static str,
     registry: &'a str,
     realm_host: &'a str,
     path: &'a str,
 }
 
 impl TokenOp<'_> {
-    fn place(&self) -> String {
-        format!("{} (token endpoint for {})", self.realm_host, self.registry)
+    fn site(&self) -> Box<RequestSite> {
+        Box::new(RequestSite {
+            registry: format!("{} (token endpoint for {})", self.realm_host, self.registry),
+            method: self.method,
+            path: self.path.to_string(),
+        })
     }
 
     fn transport(&self, source: ureq::Error) -> RegistryError {
-        RegistryError::Transport { registry: self.place(), method: "GET", path: self.path.to_string(), source }
+        RegistryError::Transport { site: self.site(), source }
     }
 
     fn protocol(&self, problem: String) -> RegistryError {
-        RegistryError::Protocol { registry: self.place(), method: "GET", path: self.path.to_string(), problem }
+        RegistryError::Protocol { site: self.site(), problem }
     }
 
     fn status_error(&self, status: u16, codes: ErrorCodes) -> RegistryError {
-        RegistryError::Http { registry: self.place(), method: "GET", path: self.path.to_string(), status, codes }
+        status_error(self.site(), status, codes)
     }
 }
 
@@ -827,9 +815,11 @@ fn manifest_reference(image: &ImageRef, reference: &str) -> Result<Option<Digest
     };
     if reference.contains(':') {
         let digest: Digest = reference.parse().map_err(|e: DigestError| invalid(e.to_string()))?;
-        digest
-            .ensure_verifiable()
-            .map_err(|source| RegistryError::Unverifiable { what: "manifest", digest: digest.clone(), source })?;
+        digest.ensure_verifiable().map_err(|source| RegistryError::Unverifiable {
+            what: "manifest",
+            digest: digest.clone(),
+            source,
+        })?;
         Ok(Some(digest))
     } else if is_valid_tag(reference) {
         Ok(None)
@@ -894,10 +884,7 @@ fn backoff(attempt: u32) -> Duration {
 /// How long to wait before the next attempt: `Retry-After` (seconds or an HTTP date) when
 /// present and valid, else exponential backoff; never more than `max_wait`.
 pub fn retry_delay(retry_after: Option<&str>, attempt: u32, max_wait: Duration, now: SystemTime) -> Duration {
-    retry_after
-        .and_then(|v| parse_retry_after(v, now))
-        .unwrap_or_else(|| backoff(attempt))
-        .min(max_wait)
+    retry_after.and_then(|v| parse_retry_after(v, now)).unwrap_or_else(|| backoff(attempt)).min(max_wait)
 }
 
 /// Parses `Retry-After`: delay-seconds or an HTTP date (a date in the past means now).
@@ -923,7 +910,15 @@ pub fn parse_http_date(s: &str) -> Option<SystemTime> {
             if fields.next().is_some() {
                 return None;
             }
-            let year = if yy < 100 { if yy < 70 { 2000 + yy } else { 1900 + yy } } else { yy };
+            let year = if yy < 100 {
+                if yy < 70 {
+                    2000 + yy
+                } else {
+                    1900 + yy
+                }
+            } else {
+                yy
+            };
             (day, month, year, *time)
         }
         [_, month, day, time, year] => (*day, *month, year.parse::<i64>().ok()?, *time),
@@ -1080,7 +1075,10 @@ mod tests {
     use super::*;
 
     fn options(insecure: &[&str]) -> RegistryOptions {
-        RegistryOptions { insecure_registries: insecure.iter().map(|s| s.to_string()).collect(), ..RegistryOptions::default() }
+        RegistryOptions {
+            insecure_registries: insecure.iter().map(|s| s.to_string()).collect(),
+            ..RegistryOptions::default()
+        }
     }
 
     #[test]
@@ -1139,7 +1137,10 @@ mod tests {
             Some(UNIX_EPOCH + Duration::from_secs(784_111_777))
         );
         assert_eq!(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(UNIX_EPOCH));
-        assert_eq!(parse_http_date("Tue, 29 Feb 2028 12:00:00 GMT"), Some(UNIX_EPOCH + Duration::from_secs(1_835_438_400)));
+        assert_eq!(
+            parse_http_date("Tue, 29 Feb 2028 12:00:00 GMT"),
+            Some(UNIX_EPOCH + Duration::from_secs(1_835_438_400))
+        );
     }
 
     #[test]
@@ -1157,7 +1158,18 @@ mod tests {
 
     #[test]
     fn retryable_statuses() {
-        for (status, retry) in [(429, true), (500, true), (502, true), (503, true), (504, true), (501, false), (505, false), (404, false), (401, false), (200, false)] {
+        for (status, retry) in [
+            (429, true),
+            (500, true),
+            (502, true),
+            (503, true),
+            (504, true),
+            (501, false),
+            (505, false),
+            (404, false),
+            (401, false),
+            (200, false),
+        ] {
             assert_eq!(is_retryable_status(status), retry, "{status}");
         }
     }
@@ -1184,7 +1196,8 @@ mod tests {
         assert_eq!((t.as_str(), l), ("abc", Duration::from_secs(300)));
         let (t, l) = parse_token_response(br#"{"access_token":"xyz"}"#).unwrap();
         assert_eq!((t.as_str(), l), ("xyz", DEFAULT_TOKEN_LIFETIME));
-        let (t, _) = parse_token_response(br#"{"token":"","access_token":"xyz","issued_at":"2024-01-01T00:00:00Z"}"#).unwrap();
+        let (t, _) =
+            parse_token_response(br#"{"token":"","access_token":"xyz","issued_at":"2024-01-01T00:00:00Z"}"#).unwrap();
         assert_eq!(t, "xyz");
         assert!(parse_token_response(br#"{"expires_in":300}"#).unwrap_err().contains("neither token"));
         assert!(parse_token_response(b"nope").unwrap_err().contains("not valid JSON"));

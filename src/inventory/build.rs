@@ -1,10 +1,10 @@
 //! Builds an image's inventory from its layer extracts: overlay, package databases, layer
 //! attribution, OS identification. Pure: the caller supplies the extracts.
 
-use super::*;
+use super::{apk, dpkg, os, rpm, InstalledPackage, Inventory, Package, DbError};
 use crate::images::digest::Digest;
 use crate::layers::LayerExtract;
-use overlay::{FileView, OverlayError};
+use super::overlay::{FileView, OverlayError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum InventoryError {
@@ -60,8 +60,20 @@ impl InventoryBuilder {
     }
 
     pub fn finish(self) -> Result<Inventory, InventoryError> {
-        let read = |path: &str| self.view.read(path).ok().flatten().map(|f| f.content().to_vec());
+        // A release file that cannot be resolved (a symlink loop) fails the image rather than
+        // passing for a missing file.
+        let failure = std::cell::RefCell::new(None);
+        let read = |path: &str| match self.view.read(path) {
+            Ok(file) => file.map(|f| f.content().to_vec()),
+            Err(source) => {
+                failure.borrow_mut().get_or_insert(InventoryError::Read { path: path.to_string(), source });
+                None
+            }
+        };
         let os = os::detect(&read);
+        if let Some(err) = failure.into_inner() {
+            return Err(err);
+        }
         let mut warnings = Vec::new();
         match &os {
             None => warnings.push("no OS identified: none of os-release, lsb-release, alpine-release, debian_version, redhat-release is present".to_string()),

@@ -2,14 +2,18 @@
 //! files that matter, identify the OS and read the package databases. Pure: no IO here.
 
 pub mod apk;
+mod build;
 pub mod dpkg;
 pub mod os;
+pub mod overlay;
 pub mod rpm;
 
 use serde::Serialize;
 
 use crate::images::digest::Digest;
 use os::OsRelease;
+
+pub use build::{InventoryBuilder, InventoryError};
 
 
 /// Which package manager (and so which version-comparison scheme) a package belongs to.
@@ -43,9 +47,12 @@ impl Ecosystem {
 /// One installed package as its database records it.
 ///
 /// `version` is the binary version exactly as the database spells it (dpkg keeps its epoch;
-/// rpm is `[epoch:]version-release`). `source_version` is the version advisories compare
-/// against: the dpkg `Source: name (version)` value or the binary version, the apk `V:`,
-/// or for rpm the binary EVR (Red Hat advisories name binary packages).
+/// rpm is `[epoch:]version-release`, the epoch shown when the header has one).
+/// `source_name`/`source_version` name the source package: the dpkg `Source: name (version)`
+/// value (else the binary name and version), the apk origin with `V:`, and for rpm the
+/// SOURCERPM's name and version-release with the binary's epoch in front (the SOURCERPM
+/// carries none). Debian-family advisories are matched on these; Red Hat advisories name
+/// binary packages and compare the binary `version`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Package {
     pub name: String,

@@ -6,8 +6,12 @@
 mod reader;
 mod wanted;
 
-pub use reader::{read_layer, LayerError};
-pub use wanted::{is_wanted_file, WANTED_FILES};
+pub use reader::{read_layer, Compression, LayerError, LimitKind, MAX_HEADER_BYTES};
+pub use wanted::{is_wanted_file, relevance, Relevance, SKIPPED_SUFFIX, WANTED_DIRS, WANTED_FILES};
+
+/// Tar and layer fixtures built in code, for the tests of this module and the overlay.
+#[cfg(test)]
+pub(crate) use reader::fixtures;
 
 use serde::{Deserialize, Serialize};
 
@@ -60,15 +64,19 @@ pub struct Entry {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EntryKind {
-    /// A regular file with its full content.
+    /// A regular file with its full content (only at wanted file paths).
     File(Vec<u8>),
     Dir,
     /// A symbolic link and its target exactly as stored (may be absolute or relative).
     Symlink(String),
-    /// A hard link to another path of the image (normalised like `path`).
+    /// A hard link (tar type `1`) at a wanted file path to another path of the image
+    /// (normalised like `path`); the overlay copies the target's content when applying it.
     Hardlink(String),
     /// `.wh.<name>`: `path` (the name without the prefix) is deleted from lower layers.
+    /// Also recorded for an entry that replaces `path` with nothing the inventory can read:
+    /// a device node or fifo at a wanted file path, or a non-directory at an ancestor path.
     Whiteout,
-    /// `.wh..wh..opq`: everything below the directory `path` in lower layers is hidden.
+    /// `.wh..wh..opq`: everything below the directory `path` in lower layers is hidden
+    /// (`path` is empty for the root).
     Opaque,
 }

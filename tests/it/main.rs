@@ -5,3 +5,4 @@ mod support;
 mod pkgdb;
 mod scan;
 mod pkgdb_rpm;
+mod registry;

@@ -40,9 +40,12 @@ fn render_tsv(packages: &[RpmPackage]) -> String {
 fn diff(expected: &str, got: &str) -> String {
     let expected_rows: Vec<&str> = expected.lines().collect();
     let got_rows: Vec<&str> = got.lines().collect();
-    let missing: Vec<&str> = expected_rows.iter().filter(|r| !got_rows.contains(r)).copied().collect();
-    let extra: Vec<&str> = got_rows.iter().filter(|r| !expected_rows.contains(r)).copied().collect();
-    let mut out = format!("  expected {} lines, read {} lines\n", expected_rows.len(), got_rows.len());
+    let missing: Vec<&str> =
+        expected_rows.iter().filter(|r| !got_rows.contains(r)).copied().collect();
+    let extra: Vec<&str> =
+        got_rows.iter().filter(|r| !expected_rows.contains(r)).copied().collect();
+    let mut out =
+        format!("  expected {} lines, read {} lines\n", expected_rows.len(), got_rows.len());
     for (label, rows) in [("expected, not read", &missing), ("read, not expected", &extra)] {
         if rows.is_empty() {
             continue;
@@ -68,7 +71,9 @@ fn check_dir(dir: &str, kind: RpmDbKind) {
     let mut names: Vec<String> = fs::read_dir(&path)
         .unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
         .map(|entry| entry.expect("directory entry").file_name().to_string_lossy().into_owned())
-        .filter(|name| !name.ends_with(EXPECTED_SUFFIX) && !name.ends_with("-wal") && !name.ends_with("-shm"))
+        .filter(|name| {
+            !name.ends_with(EXPECTED_SUFFIX) && !name.ends_with("-wal") && !name.ends_with("-shm")
+        })
         .collect();
     names.sort();
     assert!(!names.is_empty(), "no databases in {}", path.display());
@@ -79,11 +84,18 @@ fn check_dir(dir: &str, kind: RpmDbKind) {
             failures.push(format!("{dir}/{name}:\n{failure}"));
         }
     }
-    assert!(failures.is_empty(), "{} of {} databases differ:\n{}", failures.len(), names.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} databases differ:\n{}",
+        failures.len(),
+        names.len(),
+        failures.join("\n")
+    );
 }
 
 fn check_database(dir: &Path, name: &str, kind: RpmDbKind) -> Result<(), String> {
-    let read_file = |file: &str| fs::read(dir.join(file)).map_err(|e| format!("  read {file}: {e}"));
+    let read_file =
+        |file: &str| fs::read(dir.join(file)).map_err(|e| format!("  read {file}: {e}"));
     let bytes = read_file(name)?;
     let expected = fs::read_to_string(dir.join(format!("{name}{EXPECTED_SUFFIX}")))
         .map_err(|e| format!("  no readable {name}{EXPECTED_SUFFIX}: {e}"))?;
@@ -103,12 +115,22 @@ fn check_database(dir: &Path, name: &str, kind: RpmDbKind) -> Result<(), String>
     }
 
     // The inventory view agrees with the raw fields.
-    let inventory = rpm::read(kind, name, &bytes, wal.as_deref()).map_err(|e| format!("  rpm::read failed: {e}"))?;
+    let inventory = rpm::read(kind, name, &bytes, wal.as_deref())
+        .map_err(|e| format!("  rpm::read failed: {e}"))?;
     if inventory.len() != packages.len() {
-        return Err(format!("  rpm::read gave {} packages, the reader {}", inventory.len(), packages.len()));
+        return Err(format!(
+            "  rpm::read gave {} packages, the reader {}",
+            inventory.len(),
+            packages.len()
+        ));
     }
     for (p, raw) in inventory.iter().zip(&packages) {
-        let source = raw.source_rpm.as_deref().and_then(rpm::sourcerpm_parts).map(|(n, _, _)| n).unwrap_or(&raw.name);
+        let source = raw
+            .source_rpm
+            .as_deref()
+            .and_then(rpm::sourcerpm_parts)
+            .map(|(n, _, _)| n)
+            .unwrap_or(&raw.name);
         if p.name != raw.name || p.version != raw.evr() || p.source_name != source {
             return Err(format!("  rpm::read disagrees with the reader on {raw:?}: {p:?}"));
         }
@@ -162,14 +184,17 @@ fn sqlite_wal_rows_are_replayed() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("rpmdb.sqlite");
     let conn = rusqlite::Connection::open(&path).expect("open");
-    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).expect("wal mode");
+    let mode: String =
+        conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).expect("wal mode");
     assert_eq!(mode, "wal");
     conn.execute_batch(
         "PRAGMA wal_autocheckpoint = 0;
          CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL);",
     )
     .expect("schema");
-    let insert = |blob: Vec<u8>| conn.execute("INSERT INTO Packages (blob) VALUES (?1)", [blob]).expect("insert");
+    let insert = |blob: Vec<u8>| {
+        conn.execute("INSERT INTO Packages (blob) VALUES (?1)", [blob]).expect("insert")
+    };
     insert(header_blob("base", "1.0", "1"));
     // Move everything so far into the main file; what follows stays in the WAL.
     conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).expect("checkpoint");
@@ -188,8 +213,12 @@ fn sqlite_wal_rows_are_replayed() {
     let empty_wal = rpm::read_sqlite(&db, Some(&[])).expect("read with empty wal");
     assert_eq!(names(&empty_wal), ["base-1.0-1"]);
 
-    let packages = rpm::read(RpmDbKind::Sqlite, "rpmdb.sqlite", &db, Some(&wal)).expect("rpm::read");
+    let packages =
+        rpm::read(RpmDbKind::Sqlite, "rpmdb.sqlite", &db, Some(&wal)).expect("rpm::read");
     assert_eq!(packages.len(), 3);
-    assert_eq!((packages[2].source_name.as_str(), packages[2].source_version.as_str()), ("also-in-wal", "3.0-7"));
+    assert_eq!(
+        (packages[2].source_name.as_str(), packages[2].source_version.as_str()),
+        ("also-in-wal", "3.0-7")
+    );
     drop(conn);
 }

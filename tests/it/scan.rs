@@ -194,6 +194,9 @@ fn index_with_two_platforms_picks_the_requested_one() {
     for img in [&amd, &arm] {
         push_image(&registry, "org/multi", &format!("single-{}", img.architecture), img);
     }
+    registry.push_blob("org/multi", ATTESTATION_CONFIG);
+    let attestation = attestation_manifest();
+    registry.push_manifest("org/multi", &cascade::images::digest::Digest::sha256_of(&attestation).to_string(), "application/vnd.oci.image.manifest.v1+json", &attestation);
     let index_bytes = index(&[amd.clone(), arm.clone()]);
     let index_digest = registry.push_manifest("org/multi", "latest", "application/vnd.oci.image.index.v1+json", &index_bytes);
     let ws = Workspace::new();
@@ -474,11 +477,8 @@ fn hostile_layers_fail_cleanly_within_the_memory_cap() {
     );
     assert!(err.contains("67108864"), "{err}");
 
-    let looping = LayerBuilder::new()
-        .whiteout("etc/os-release")
-        .symlink("etc/os-release", "os-release.d/current")
-        .symlink("etc/os-release.d", "/etc/os-release.d/loop")
-        .build(Compression::Gzip);
+    // The base has etc/os-release -> ../usr/lib/os-release; point that back.
+    let looping = LayerBuilder::new().symlink("usr/lib/os-release", "/etc/os-release").build(Compression::Gzip);
     let err = scan_hostile(&ws, "loop", looping, None);
     assert!(err.contains("etc/os-release") && err.contains("loop"), "{err}");
 }

@@ -6,7 +6,8 @@
 //!
 //! ```text
 //! page 0, metadata: 8 lsn | 4 pgno | 4 magic 0x061561 | 4 version | 4 pagesize
-//!                   | 1 encrypt_alg | 1 type (8) | 1 metaflags | 1 unused | 4 free | 4 last_pgno ...
+//!                   | 1 encrypt_alg | 1 type (8) | 1 metaflags | 1 unused | 4 free
+//!                   | 4 last_pgno ...
 //! other pages:      8 lsn | 4 pgno | 4 prev_pgno | 4 next_pgno | 2 entries | 2 hf_offset
 //!                   | 1 level | 1 type | entries x 2-byte item offsets ...  items at the page end
 //! hash item:        1 type (1 keydata, 2 duplicate, 3 offpage, 4 offpage duplicates) ...
@@ -75,15 +76,26 @@ struct Db<'a> {
 impl<'a> Db<'a> {
     fn open(bytes: &'a [u8]) -> Result<Db<'a>, DbError> {
         if bytes.len() > MAX_DB_BYTES {
-            return Err(error(format!("bdb file is {} bytes, more than {MAX_DB_BYTES}", bytes.len())));
+            return Err(error(format!(
+                "bdb file is {} bytes, more than {MAX_DB_BYTES}",
+                bytes.len()
+            )));
         }
         if bytes.len() < META_LEN {
-            return Err(error(format!("bdb file is {} bytes, too short for a metadata page", bytes.len())));
+            return Err(error(format!(
+                "bdb file is {} bytes, too short for a metadata page",
+                bytes.len()
+            )));
         }
         let order = match bytes[12..16].try_into().map(u32::from_le_bytes) {
             Ok(HASH_MAGIC) => Order { big: false },
             _ if bytes[12..16] == HASH_MAGIC.to_be_bytes() => Order { big: true },
-            _ => return Err(error(format!("not a berkeley db hash database (magic {:02x?})", &bytes[12..16]))),
+            _ => {
+                return Err(error(format!(
+                    "not a berkeley db hash database (magic {:02x?})",
+                    &bytes[12..16]
+                )))
+            }
         };
         let field = |at: usize| order.u32(bytes, at).unwrap_or(0);
         let version = field(16);
@@ -96,7 +108,9 @@ impl<'a> Db<'a> {
         }
         let (encrypt_alg, page_type, metaflags) = (bytes[24], bytes[25], bytes[26]);
         if page_type != P_HASHMETA {
-            return Err(error(format!("bdb page 0: type {page_type}, expected a hash metadata page")));
+            return Err(error(format!(
+                "bdb page 0: type {page_type}, expected a hash metadata page"
+            )));
         }
         if encrypt_alg != 0 {
             return Err(error("bdb database is encrypted"));
@@ -131,7 +145,10 @@ struct Claims {
 
 /// Calls `f(record number, header blob)` for every data item of the hash pages, in page
 /// order, skipping record 0. Overflow chains are reassembled.
-pub(super) fn for_each_blob(bytes: &[u8], mut f: impl FnMut(u32, &[u8]) -> Result<(), DbError>) -> Result<(), DbError> {
+pub(super) fn for_each_blob(
+    bytes: &[u8],
+    mut f: impl FnMut(u32, &[u8]) -> Result<(), DbError>,
+) -> Result<(), DbError> {
     let db = Db::open(bytes)?;
     let mut claims = Claims { owner: vec![0; db.last_pgno as usize + 1], n_chains: 0 };
     for pgno in 1..=db.last_pgno {
@@ -159,7 +176,9 @@ pub(super) fn for_each_blob(bytes: &[u8], mut f: impl FnMut(u32, &[u8]) -> Resul
         for i in 0..n_items {
             let start = usize::from(db.order.u16(page, PAGE_HEADER_LEN + 2 * i).unwrap_or(0));
             if start < index_end || start >= end {
-                return Err(page_err(format!("item {i} at offset {start} overlaps the index or the item before it")));
+                return Err(page_err(format!(
+                    "item {i} at offset {start} overlaps the index or the item before it"
+                )));
             }
             let item = &page[start..end];
             end = start;
@@ -167,7 +186,11 @@ pub(super) fn for_each_blob(bytes: &[u8], mut f: impl FnMut(u32, &[u8]) -> Resul
                 // Key: rpm's record number, inline.
                 recno = match (item[0], item.len()) {
                     (H_KEYDATA, 5) => db.order.u32(item, 1).unwrap_or(0),
-                    _ => return Err(page_err(format!("item {i}: key is not a 4-byte record number"))),
+                    _ => {
+                        return Err(page_err(format!(
+                            "item {i}: key is not a 4-byte record number"
+                        )))
+                    }
                 };
                 continue;
             }
@@ -178,14 +201,21 @@ pub(super) fn for_each_blob(bytes: &[u8], mut f: impl FnMut(u32, &[u8]) -> Resul
                 H_KEYDATA => f(recno, &item[1..])?,
                 H_OFFPAGE => {
                     if item.len() < OFFPAGE_LEN {
-                        return Err(page_err(format!("item {i}: off-page item is {} bytes", item.len())));
+                        return Err(page_err(format!(
+                            "item {i}: off-page item is {} bytes",
+                            item.len()
+                        )));
                     }
                     let first = db.order.u32(item, 4).unwrap_or(0);
                     let total = db.order.u32(item, 8).unwrap_or(0) as usize;
                     let blob = read_overflow(&db, &mut claims, recno, first, total)?;
                     f(recno, &blob)?;
                 }
-                H_DUPLICATE | H_OFFDUP => return Err(page_err(format!("item {i}: duplicate data items are not supported"))),
+                H_DUPLICATE | H_OFFDUP => {
+                    return Err(page_err(format!(
+                        "item {i}: duplicate data items are not supported"
+                    )))
+                }
                 other => return Err(page_err(format!("item {i}: unknown item type {other}"))),
             }
         }
@@ -194,7 +224,13 @@ pub(super) fn for_each_blob(bytes: &[u8], mut f: impl FnMut(u32, &[u8]) -> Resul
 }
 
 /// Reassembles record `recno`'s overflow chain starting at `first` into exactly `total` bytes.
-fn read_overflow(db: &Db<'_>, claims: &mut Claims, recno: u32, first: u32, total: usize) -> Result<Vec<u8>, DbError> {
+fn read_overflow(
+    db: &Db<'_>,
+    claims: &mut Claims,
+    recno: u32,
+    first: u32,
+    total: usize,
+) -> Result<Vec<u8>, DbError> {
     let record_err = |m: String| error(format!("bdb record {recno}: {m}"));
     let page_err = |pgno: u32, m: String| error(format!("bdb page {pgno}: {m} (record {recno})"));
     if total > db.bytes.len() {
@@ -206,7 +242,10 @@ fn read_overflow(db: &Db<'_>, claims: &mut Claims, recno: u32, first: u32, total
     let mut pgno = first;
     loop {
         if pgno == 0 || pgno > db.last_pgno {
-            return Err(record_err(format!("overflow chain points to page {pgno}, outside 1..={}", db.last_pgno)));
+            return Err(record_err(format!(
+                "overflow chain points to page {pgno}, outside 1..={}",
+                db.last_pgno
+            )));
         }
         let owner = &mut claims.owner[pgno as usize];
         if *owner == chain {
@@ -234,7 +273,10 @@ fn read_overflow(db: &Db<'_>, claims: &mut Claims, recno: u32, first: u32, total
         }
     }
     if out.len() != total {
-        return Err(record_err(format!("overflow chain holds {} bytes, expected {total}", out.len())));
+        return Err(record_err(format!(
+            "overflow chain holds {} bytes, expected {total}",
+            out.len()
+        )));
     }
     Ok(out)
 }
@@ -273,7 +315,11 @@ mod tests {
         }
 
         fn u32(&self, v: u32) -> [u8; 4] {
-            if self.big { v.to_be_bytes() } else { v.to_le_bytes() }
+            if self.big {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
         }
 
         /// A hash page holding `items` (each with its type byte) in index order.
@@ -329,7 +375,11 @@ mod tests {
 
     fn names(bytes: &[u8]) -> Result<String, String> {
         let packages = read_bdb(bytes).map_err(|e| e.to_string())?;
-        Ok(packages.iter().map(|p| format!("{}-{}.{}", p.name, p.evr(), p.arch)).collect::<Vec<_>>().join(" "))
+        Ok(packages
+            .iter()
+            .map(|p| format!("{}-{}.{}", p.name, p.evr(), p.arch))
+            .collect::<Vec<_>>()
+            .join(" "))
     }
 
     fn check(bytes: &[u8], expected: Result<&str, &str>) {
@@ -394,7 +444,10 @@ mod tests {
         w.hash_page(&items);
         w.overflow_page(&[0; 8], 0);
         let err = for_each_blob(&w.finish(), |_, _| Ok(())).expect_err("shared page");
-        assert_eq!(err.to_string(), "Packages: bdb page 2: overflow page already belongs to another chain (record 2)");
+        assert_eq!(
+            err.to_string(),
+            "Packages: bdb page 2: overflow page already belongs to another chain (record 2)"
+        );
     }
 
     #[test]
@@ -406,13 +459,34 @@ mod tests {
             w.overflow_page(&vec![0; used], next);
             w.finish()
         };
-        check(&with_chain(9, 10, 10, 0), Err("Packages: bdb record 7: overflow chain points to page 9, outside 1..=2"));
-        check(&with_chain(0, 10, 10, 0), Err("Packages: bdb record 7: overflow chain points to page 0, outside 1..=2"));
-        check(&with_chain(1, 10, 10, 0), Err("Packages: bdb page 1: type 13, expected an overflow page (record 7)"));
-        check(&with_chain(2, 10, 20, 0), Err("Packages: bdb page 2: overflow chain is longer than its 10 bytes (record 7)"));
-        check(&with_chain(2, 30, 20, 0), Err("Packages: bdb record 7: overflow chain holds 20 bytes, expected 30"));
-        check(&with_chain(2, u32::MAX, 20, 0), Err("Packages: bdb record 7: overflow length 4294967295 exceeds the file size"));
-        check(&with_chain(2, 20, 20, 77), Err("Packages: bdb record 7: overflow chain points to page 77, outside 1..=2"));
+        check(
+            &with_chain(9, 10, 10, 0),
+            Err("Packages: bdb record 7: overflow chain points to page 9, outside 1..=2"),
+        );
+        check(
+            &with_chain(0, 10, 10, 0),
+            Err("Packages: bdb record 7: overflow chain points to page 0, outside 1..=2"),
+        );
+        check(
+            &with_chain(1, 10, 10, 0),
+            Err("Packages: bdb page 1: type 13, expected an overflow page (record 7)"),
+        );
+        check(
+            &with_chain(2, 10, 20, 0),
+            Err("Packages: bdb page 2: overflow chain is longer than its 10 bytes (record 7)"),
+        );
+        check(
+            &with_chain(2, 30, 20, 0),
+            Err("Packages: bdb record 7: overflow chain holds 20 bytes, expected 30"),
+        );
+        check(
+            &with_chain(2, u32::MAX, 20, 0),
+            Err("Packages: bdb record 7: overflow length 4294967295 exceeds the file size"),
+        );
+        check(
+            &with_chain(2, 20, 20, 77),
+            Err("Packages: bdb record 7: overflow chain points to page 77, outside 1..=2"),
+        );
         // An overflow page whose used-bytes field runs past the page.
         let mut bytes = with_chain(2, 20, 20, 0);
         bytes[2 * PAGE + 22..2 * PAGE + 24].copy_from_slice(&(PAGE as u16).to_le_bytes());
@@ -428,15 +502,31 @@ mod tests {
         };
         let w = Writer::new(false);
         check(&one_page(&[w.key(1)]), Err("Packages: bdb page 1: 1 items, not key/data pairs"));
-        check(&one_page(&[vec![H_KEYDATA, 1, 0], vec![H_KEYDATA]]), Err("Packages: bdb page 1: item 0: key is not a 4-byte record number"));
-        check(&one_page(&[w.key(1), vec![H_DUPLICATE, 0, 0]]), Err("Packages: bdb page 1: item 1: duplicate data items are not supported"));
-        check(&one_page(&[w.key(1), vec![9, 0, 0]]), Err("Packages: bdb page 1: item 1: unknown item type 9"));
-        check(&one_page(&[w.key(1), vec![H_OFFPAGE, 0, 0]]), Err("Packages: bdb page 1: item 1: off-page item is 3 bytes"));
-        check(&one_page(&[w.key(1), vec![H_KEYDATA, 0, 0]]), Err("Packages: bdb record 1: header truncated: 8 bytes needed, 2 present"));
+        check(
+            &one_page(&[vec![H_KEYDATA, 1, 0], vec![H_KEYDATA]]),
+            Err("Packages: bdb page 1: item 0: key is not a 4-byte record number"),
+        );
+        check(
+            &one_page(&[w.key(1), vec![H_DUPLICATE, 0, 0]]),
+            Err("Packages: bdb page 1: item 1: duplicate data items are not supported"),
+        );
+        check(
+            &one_page(&[w.key(1), vec![9, 0, 0]]),
+            Err("Packages: bdb page 1: item 1: unknown item type 9"),
+        );
+        check(
+            &one_page(&[w.key(1), vec![H_OFFPAGE, 0, 0]]),
+            Err("Packages: bdb page 1: item 1: off-page item is 3 bytes"),
+        );
+        check(
+            &one_page(&[w.key(1), vec![H_KEYDATA, 0, 0]]),
+            Err("Packages: bdb record 1: header truncated: 8 bytes needed, 2 present"),
+        );
 
         let mut bytes = one_page(&[w.key(1), w.key(2)]);
         // Item 1 pointing above item 0.
-        bytes[PAGE + PAGE_HEADER_LEN + 2..PAGE + PAGE_HEADER_LEN + 4].copy_from_slice(&(PAGE as u16 - 2).to_le_bytes());
+        bytes[PAGE + PAGE_HEADER_LEN + 2..PAGE + PAGE_HEADER_LEN + 4]
+            .copy_from_slice(&(PAGE as u16 - 2).to_le_bytes());
         check(&bytes, Err("Packages: bdb page 1: item 1 at offset 510 overlaps the index or the item before it"));
         // More items than the page can index.
         let mut bytes = one_page(&[]);

@@ -184,7 +184,25 @@ impl TestImage {
     }
 }
 
-/// An index over several platform images, plus an attestation entry that must be ignored.
+/// A BuildKit-style attestation manifest (its config is the empty JSON object `{}`).
+pub fn attestation_manifest() -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {
+            "mediaType": "application/vnd.oci.image.config.v1+json",
+            "digest": Digest::sha256_of(ATTESTATION_CONFIG).to_string(),
+            "size": ATTESTATION_CONFIG.len(),
+        },
+        "layers": [],
+    }))
+    .expect("attestation json")
+}
+
+pub const ATTESTATION_CONFIG: &[u8] = b"{}";
+
+/// An index over several platform images, plus an attestation entry (pointing at
+/// [`attestation_manifest`]) that must be ignored.
 pub fn index(images: &[TestImage]) -> Vec<u8> {
     let mut manifests: Vec<serde_json::Value> = images
         .iter()
@@ -198,10 +216,11 @@ pub fn index(images: &[TestImage]) -> Vec<u8> {
             })
         })
         .collect();
+    let attestation = attestation_manifest();
     manifests.push(json!({
         "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "digest": Digest::sha256_of(b"attestation").to_string(),
-        "size": 11,
+        "digest": Digest::sha256_of(&attestation).to_string(),
+        "size": attestation.len(),
         "platform": { "architecture": "unknown", "os": "unknown" },
         "annotations": { "vnd.docker.reference.type": "attestation-manifest" },
     }));

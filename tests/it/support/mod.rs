@@ -12,3 +12,4 @@ pub fn shared_data(rel: &str) -> Option<PathBuf> {
     Some(path)
 }
 pub mod image;
+pub mod registry;
