@@ -287,21 +287,37 @@ mod tests {
     use crate::inventory::rpm::header::testing::package;
     use crate::inventory::rpm::read_bdb;
 
-    /// Real databases rewritten big-endian by Berkeley DB itself; see `testdata/README.md`.
-    const EPOCH_HELLO_BE: &[u8] = include_bytes!("testdata/epoch-hello.be.Packages");
-    const LIBUUID_BE: &[u8] = include_bytes!("testdata/rhel8-libuuid-only.be.Packages");
-
+    /// Page size of the small synthetic databases.
     const PAGE: usize = 512;
+    /// Page size Berkeley DB chose for rpm's `Packages` in the real databases.
+    const DB_PAGE: usize = 4096;
 
-    /// A tiny hash database writer: page 0 metadata, then the given pages.
+    /// A tiny hash database writer: page 0 metadata, then the given pages. Every page gets
+    /// the non-zero LSN and the metadata page the hash fields Berkeley DB writes, which the
+    /// reader must skip.
     struct Writer {
         big: bool,
+        page_size: usize,
         pages: Vec<Vec<u8>>,
     }
 
     impl Writer {
         fn new(big: bool) -> Writer {
-            Writer { big, pages: vec![vec![0; PAGE]] }
+            Writer::with_page_size(big, PAGE)
+        }
+
+        fn with_page_size(big: bool, page_size: usize) -> Writer {
+            Writer { big, page_size, pages: vec![vec![0; page_size]] }
+        }
+
+        /// A page with the common header: LSN (file 0, offset 1), its own number, type.
+        fn blank_page(&self, page_type: u8) -> (u32, Vec<u8>) {
+            let pgno = self.pages.len() as u32;
+            let mut page = vec![0; self.page_size];
+            self.put32(&mut page, 4, 1);
+            self.put32(&mut page, 8, pgno);
+            page[25] = page_type;
+            (pgno, page)
         }
 
         fn put16(&self, page: &mut [u8], at: usize, v: u16) {
@@ -324,33 +340,46 @@ mod tests {
 
         /// A hash page holding `items` (each with its type byte) in index order.
         fn hash_page(&mut self, items: &[Vec<u8>]) -> u32 {
-            let pgno = self.pages.len() as u32;
-            let mut page = vec![0; PAGE];
-            self.put32(&mut page, 8, pgno);
+            let (pgno, mut page) = self.blank_page(P_HASH);
             self.put16(&mut page, 20, items.len() as u16);
-            page[25] = P_HASH;
-            let mut end = PAGE;
+            let mut end = self.page_size;
             for (i, item) in items.iter().enumerate() {
                 let start = end - item.len();
                 page[start..end].copy_from_slice(item);
                 self.put16(&mut page, PAGE_HEADER_LEN + 2 * i, start as u16);
                 end = start;
             }
+            // hf_offset: the lowest item offset, as Berkeley DB keeps it.
+            self.put16(&mut page, 22, end as u16);
             self.pages.push(page);
             pgno
         }
 
         /// An overflow page with `data`, chained to `next`.
         fn overflow_page(&mut self, data: &[u8], next: u32) -> u32 {
-            let pgno = self.pages.len() as u32;
-            let mut page = vec![0; PAGE];
-            self.put32(&mut page, 8, pgno);
+            let (pgno, mut page) = self.blank_page(P_OVERFLOW);
             self.put32(&mut page, 16, next);
             self.put16(&mut page, 22, data.len() as u16);
-            page[25] = P_OVERFLOW;
             page[PAGE_HEADER_LEN..PAGE_HEADER_LEN + data.len()].copy_from_slice(data);
             self.pages.push(page);
             pgno
+        }
+
+        /// `data` over as many consecutive overflow pages as it needs, filled as Berkeley
+        /// DB fills them: doubly linked, one entry each. Returns the first page number.
+        fn overflow_chain(&mut self, data: &[u8]) -> u32 {
+            let first = self.pages.len() as u32;
+            let chunks: Vec<&[u8]> = data.chunks(self.page_size - PAGE_HEADER_LEN).collect();
+            let last = first + chunks.len() as u32 - 1;
+            for chunk in chunks {
+                let pgno = self.pages.len() as u32;
+                self.overflow_page(chunk, if pgno == last { 0 } else { pgno + 1 });
+                let mut page = self.pages.pop().expect("the page just written");
+                self.put32(&mut page, 12, if pgno == first { 0 } else { pgno - 1 });
+                self.put16(&mut page, 20, 1);
+                self.pages.push(page);
+            }
+            first
         }
 
         fn key(&self, recno: u32) -> Vec<u8> {
@@ -361,13 +390,27 @@ mod tests {
             [&[H_OFFPAGE, 0, 0, 0][..], &self.u32(first), &self.u32(total)].concat()
         }
 
+        /// An inline data item.
+        fn data(&self, bytes: &[u8]) -> Vec<u8> {
+            [&[H_KEYDATA][..], bytes].concat()
+        }
+
         fn finish(mut self) -> Vec<u8> {
-            let mut meta = vec![0; PAGE];
+            let (_, mut meta) = self.blank_page(P_HASHMETA);
+            self.put32(&mut meta, 8, 0);
             self.put32(&mut meta, 12, HASH_MAGIC);
             self.put32(&mut meta, 16, 9);
-            self.put32(&mut meta, 20, PAGE as u32);
-            meta[25] = P_HASHMETA;
+            self.put32(&mut meta, 20, self.page_size as u32);
             self.put32(&mut meta, 32, self.pages.len() as u32 - 1);
+            // A file id (`uid`), then the hash fields: max_bucket, high_mask, low_mask,
+            // ffactor, nelem, h_charkey, spares[0..2].
+            meta[52..72].copy_from_slice(&[
+                0xa3, 0xc0, 0x98, 0, 0, 0xfe, 0, 0, 0x42, 0x7a, 0xe0, 0xc8, 0x86, 0x1f, 0, 0, 0, 0,
+                0, 0,
+            ]);
+            for (i, v) in [1, 1, 0, 0, 4, 0x5e68_8dd1, 1, 1].into_iter().enumerate() {
+                self.put32(&mut meta, 72 + 4 * i, v);
+            }
             self.pages[0] = meta;
             self.pages.concat()
         }
@@ -414,10 +457,94 @@ mod tests {
         check(&sample(true), Ok(&expected));
     }
 
+    /// A lead-less header blob (as rpm stores it) of exactly `len` bytes: padded in the data
+    /// store, as file lists and scripts fill a real one.
+    fn header_of_len(
+        name: &str,
+        epoch: Option<u32>,
+        version: &str,
+        release: &str,
+        len: usize,
+    ) -> Vec<u8> {
+        let header = package(name, epoch, version, release, "x86_64");
+        let pad = len - header.build(false).len();
+        let blob = header.store_bytes(&vec![0x5a; pad]).build(false);
+        assert_eq!(blob.len(), len);
+        blob
+    }
+
+    /// The layout Berkeley DB 5.3 (`db_load -t hash`) gives a one-package rpm database with
+    /// 4096-byte pages: two buckets, record 0 (rpm's next-instance counter) and the package's
+    /// key beside it in bucket 1 with the header off-page, bucket 2 empty, the header on one
+    /// overflow page. The off-page item's three unused bytes hold junk, as they do there.
+    fn one_overflow_page_db(big: bool) -> Vec<u8> {
+        let mut w = Writer::with_page_size(big, DB_PAGE);
+        let blob = header_of_len("hello", Some(1), "0.0.1", "rls", 2124);
+        let mut offpage = w.offpage(3, blob.len() as u32);
+        offpage[1..4].copy_from_slice(&[0x2d, 0xb9, 0x89]);
+        let items = vec![w.key(0), w.data(&w.u32(4)), w.key(4), offpage];
+        w.hash_page(&items);
+        w.hash_page(&[]);
+        assert_eq!(w.overflow_chain(&blob), 3);
+        let bytes = w.finish();
+        assert_eq!(bytes.len(), 4 * DB_PAGE);
+        bytes
+    }
+
+    /// As Berkeley DB 5.3 lays out a one-package database whose header takes 80880 bytes:
+    /// record 0 in bucket 1, the package in bucket 2, its header over a 20-page chain
+    /// (19 full pages of 4070 bytes and one of 3550).
+    fn long_chain_db(big: bool) -> Vec<u8> {
+        let mut w = Writer::with_page_size(big, DB_PAGE);
+        let blob = header_of_len("libuuid", None, "2.32.1", "42.el8_8", 80880);
+        let mut offpage = w.offpage(3, blob.len() as u32);
+        offpage[1..4].copy_from_slice(&[0x51, 0xc8, 0xac]);
+        let items = vec![w.key(0), w.data(&w.u32(1))];
+        w.hash_page(&items);
+        let items = vec![w.key(1), offpage];
+        w.hash_page(&items);
+        assert_eq!(w.overflow_chain(&blob), 3);
+        let bytes = w.finish();
+        assert_eq!(bytes.len(), 23 * DB_PAGE);
+        bytes
+    }
+
+    /// Databases laid out as Berkeley DB writes them, in both byte orders; the converted real
+    /// databases are checked against their expected packages by `tests/it/pkgdb_rpm.rs`.
     #[test]
-    fn real_big_endian_files() {
-        check(EPOCH_HELLO_BE, Ok("hello-1:0.0.1-rls.x86_64"));
-        check(LIBUUID_BE, Ok("libuuid-2.32.1-42.el8_8.x86_64"));
+    fn berkeley_db_layouts() {
+        for big in [false, true] {
+            check(&one_overflow_page_db(big), Ok("hello-1:0.0.1-rls.x86_64"));
+            check(&long_chain_db(big), Ok("libuuid-2.32.1-42.el8_8.x86_64"));
+        }
+        // The byte order is the writer's: the same database differs between the two.
+        assert_ne!(long_chain_db(false), long_chain_db(true));
+        let be = long_chain_db(true);
+        assert_eq!(be[12..16], [0x00, 0x06, 0x15, 0x61]);
+        assert_eq!(be[DB_PAGE * 3 + 16..DB_PAGE * 3 + 20], [0, 0, 0, 4], "next page, big-endian");
+    }
+
+    /// Record 0 is rpm's counter, whatever its length; the package that follows still reads.
+    #[test]
+    fn record_zero_is_skipped() {
+        for big in [false, true] {
+            let mut w = Writer::new(big);
+            let short = package("short", None, "1.0", "1", "x86_64").build(false);
+            let items = vec![w.key(0), w.data(b"not a header"), w.key(9), w.data(&short)];
+            w.hash_page(&items);
+            check(&w.finish(), Ok("short-1.0-1.x86_64"));
+        }
+    }
+
+    /// Older Berkeley DB writes P_HASH_UNSORTED hash pages; they read like P_HASH ones.
+    #[test]
+    fn unsorted_hash_pages() {
+        let expected = format!("short-1.0-1.x86_64 long-2:{}-1.noarch", "9".repeat(300));
+        for big in [false, true] {
+            let mut bytes = sample(big);
+            bytes[PAGE + 25] = P_HASH_UNSORTED;
+            check(&bytes, Ok(&expected));
+        }
     }
 
     #[test]
@@ -425,6 +552,13 @@ mod tests {
         let mut w = Writer::new(false);
         w.hash_page(&[]);
         check(&w.finish(), Ok(""));
+        // As Berkeley DB leaves an rpm database with no packages: two empty buckets.
+        for big in [false, true] {
+            let mut w = Writer::with_page_size(big, DB_PAGE);
+            w.hash_page(&[]);
+            w.hash_page(&[]);
+            check(&w.finish(), Ok(""));
+        }
     }
 
     #[test]
@@ -563,12 +697,15 @@ mod tests {
         check(&bad, Err("Packages: bdb file truncated: last page is 4294967295 but the file holds 4 pages of 512 bytes"));
     }
 
-    /// Every prefix and a spread of single-byte corruptions of a real database: errors are
-    /// fine, panics are not.
+    /// Prefixes of a database with a long overflow chain and every single-byte corruption of
+    /// a small one: errors are fine, panics are not.
     #[test]
     fn corruption_never_panics() {
-        for len in (0..LIBUUID_BE.len()).step_by(509) {
-            let _ = read_bdb(&LIBUUID_BE[..len]);
+        for big in [false, true] {
+            let long = long_chain_db(big);
+            for len in (0..long.len()).step_by(509) {
+                let _ = read_bdb(&long[..len]);
+            }
         }
         let mut bytes = sample(true);
         for at in 0..bytes.len() {
