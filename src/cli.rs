@@ -19,7 +19,11 @@ use crate::scan::{self, ScanOptions};
 use crate::store::Store;
 
 #[derive(Debug, Parser)]
-#[command(name = "cascade", version, about = "Keeps container images patched: which images hold which packages, and which advisories touch them")]
+#[command(
+    name = "cascade",
+    version,
+    about = "Keeps container images patched: which images hold which packages, and which advisories touch them"
+)]
 pub struct Cli {
     #[command(flatten)]
     global: GlobalArgs,

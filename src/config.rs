@@ -95,11 +95,8 @@ impl Config {
 
     /// Pure merge of file values and overrides over the defaults.
     pub fn resolve(file: FileConfig, overrides: &Overrides) -> Result<Config, ConfigError> {
-        let platform_text = overrides
-            .platform
-            .clone()
-            .or(file.platform)
-            .unwrap_or_else(|| DEFAULT_PLATFORM.to_string());
+        let platform_text =
+            overrides.platform.clone().or(file.platform).unwrap_or_else(|| DEFAULT_PLATFORM.to_string());
         let platform = Platform::parse(&platform_text).map_err(ConfigError::Platform)?;
         let mut insecure_registries = file.registry.insecure;
         insecure_registries.extend(overrides.insecure_registries.iter().cloned());
@@ -107,16 +104,15 @@ impl Config {
             db: overrides.db.clone().or(file.db).unwrap_or_else(default_db_path),
             platform,
             insecure_registries,
-            registry_timeout: Duration::from_secs(
-                file.registry.timeout_secs.unwrap_or(DEFAULT_REGISTRY_TIMEOUT_SECS),
-            ),
+            registry_timeout: Duration::from_secs(file.registry.timeout_secs.unwrap_or(DEFAULT_REGISTRY_TIMEOUT_SECS)),
             limits: file.limits.unwrap_or_default(),
         })
     }
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+    let text =
+        std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
     toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.to_path_buf(), source })
 }
 

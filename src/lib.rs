@@ -37,10 +37,10 @@ pub mod config;
 pub mod telemetry;
 
 pub mod images;
-pub mod layers;
 pub mod inventory;
-pub mod store;
-pub mod scan;
+pub mod layers;
 pub mod output;
+pub mod scan;
+pub mod store;
 
 pub mod cli;

@@ -51,9 +51,8 @@ pub fn scan(store: &mut Store, source_ref: &SourceRef, options: &ScanOptions) ->
 
     let source = Source::open(source_ref, &options.registry).with_context(|| format!("opening {source_ref}"))?;
     let config_cache = |d: &Digest| store.config_blob(d).ok().flatten();
-    let (image, config_bytes) = source
-        .resolve(&options.platform, &config_cache)
-        .with_context(|| format!("resolving {source_ref}"))?;
+    let (image, config_bytes) =
+        source.resolve(&options.platform, &config_cache).with_context(|| format!("resolving {source_ref}"))?;
     store.put_config_blob(&image.config_digest, &config_bytes)?;
     tracing::debug!(image.digest = %image.manifest_digest, n_layers = image.layers.len(), "resolved");
 
@@ -66,9 +65,8 @@ pub fn scan(store: &mut Store, source_ref: &SourceRef, options: &ScanOptions) ->
             Some(extract) => extract,
             None => {
                 let layer_started = Instant::now();
-                let blob = source
-                    .open_blob(layer)
-                    .with_context(|| format!("opening layer {position} ({})", layer.digest))?;
+                let blob =
+                    source.open_blob(layer).with_context(|| format!("opening layer {position} ({})", layer.digest))?;
                 let extract = layers::read_layer(blob, &options.limits)
                     .with_context(|| format!("reading layer {position} ({})", layer.digest))?;
                 // read_layer consumed the blob to EOF, so its digest has been verified.

@@ -191,7 +191,9 @@ impl Archive {
                 index
                     .manifests
                     .iter()
-                    .find(|d| ref_name(d).is_some_and(|n| n == tag || n.rsplit_once(':').is_some_and(|(_, t)| t == tag)))
+                    .find(|d| {
+                        ref_name(d).is_some_and(|n| n == tag || n.rsplit_once(':').is_some_and(|(_, t)| t == tag))
+                    })
                     .ok_or_else(|| ArchiveError::NoSuchTag {
                         archive: members.label(),
                         tag: tag.to_string(),
@@ -230,7 +232,11 @@ impl Archive {
                 .ok_or_else(|| ArchiveError::NoSuchTag {
                     archive: members.label(),
                     tag: tag.to_string(),
-                    available: entries.iter().flat_map(|e| e.repo_tags.iter().flatten().cloned()).collect::<Vec<_>>().join(", "),
+                    available: entries
+                        .iter()
+                        .flat_map(|e| e.repo_tags.iter().flatten().cloned())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 })?,
             None => match entries.as_slice() {
                 [one] => one,
@@ -252,9 +258,8 @@ impl Archive {
         };
         let config_bytes = members.read(&entry.config, manifest::MAX_DOCUMENT_BYTES)?;
         let config_digest = Digest::sha256_of(&config_bytes);
-        let config: manifest::ImageConfig = serde_json::from_slice(&config_bytes).map_err(|source| {
-            ArchiveError::Json { archive: members.label(), member: entry.config.clone(), source }
-        })?;
+        let config: manifest::ImageConfig = serde_json::from_slice(&config_bytes)
+            .map_err(|source| ArchiveError::Json { archive: members.label(), member: entry.config.clone(), source })?;
         let diff_ids = config.rootfs.map(|r| r.diff_ids).unwrap_or_default();
         if diff_ids.len() != entry.layers.len() {
             return Err(ArchiveError::Invalid {
@@ -333,7 +338,11 @@ impl Archive {
         let member = self.member_for(&d.digest)?;
         let bytes = self.members.read(&member, max)?;
         if !d.digest.matches(&bytes) {
-            return Err(ArchiveError::DigestMismatch { archive: self.members.label(), member, digest: d.digest.clone() });
+            return Err(ArchiveError::DigestMismatch {
+                archive: self.members.label(),
+                member,
+                digest: d.digest.clone(),
+            });
         }
         Ok(bytes)
     }

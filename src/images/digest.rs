@@ -77,11 +77,14 @@ impl FromStr for Digest {
         let (algorithm, encoded) = s.split_once(':').ok_or_else(|| DigestError::Malformed(s.to_string()))?;
         let algorithm_ok = !algorithm.is_empty()
             && algorithm.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+._-".contains(&b));
-        let encoded_ok = !encoded.is_empty() && encoded.bytes().all(|b| b.is_ascii_alphanumeric() || b"=_-".contains(&b));
+        let encoded_ok =
+            !encoded.is_empty() && encoded.bytes().all(|b| b.is_ascii_alphanumeric() || b"=_-".contains(&b));
         if !algorithm_ok || !encoded_ok {
             return Err(DigestError::Malformed(s.to_string()));
         }
-        if algorithm == "sha256" && (encoded.len() != 64 || !encoded.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))) {
+        if algorithm == "sha256"
+            && (encoded.len() != 64 || !encoded.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+        {
             return Err(DigestError::BadSha256(s.to_string()));
         }
         Ok(Digest { algorithm: algorithm.to_string(), encoded: encoded.to_string() })

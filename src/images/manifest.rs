@@ -49,12 +49,9 @@ impl Platform {
     pub fn parse(s: &str) -> Result<Platform, String> {
         let parts: Vec<&str> = s.split('/').collect();
         match parts.as_slice() {
-            [os, arch] if !os.is_empty() && !arch.is_empty() => Ok(Platform {
-                os: os.to_string(),
-                architecture: arch.to_string(),
-                variant: None,
-                os_version: None,
-            }),
+            [os, arch] if !os.is_empty() && !arch.is_empty() => {
+                Ok(Platform { os: os.to_string(), architecture: arch.to_string(), variant: None, os_version: None })
+            }
             [os, arch, variant] if !os.is_empty() && !arch.is_empty() && !variant.is_empty() => Ok(Platform {
                 os: os.to_string(),
                 architecture: arch.to_string(),
@@ -128,7 +125,7 @@ pub struct RootFs {
 #[derive(Debug, Clone)]
 pub enum Document {
     Index(ImageIndex),
-    Manifest(ImageManifest),
+    Manifest(Box<ImageManifest>),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -167,7 +164,9 @@ pub fn parse_document(header_type: Option<&str>, bytes: &[u8]) -> Result<Documen
     let json_err = |source| ManifestError::Json { media_type: media_type.clone(), source };
     match media_type.as_str() {
         OCI_INDEX | DOCKER_LIST => Ok(Document::Index(serde_json::from_slice(bytes).map_err(json_err)?)),
-        OCI_MANIFEST | DOCKER_MANIFEST => Ok(Document::Manifest(serde_json::from_slice(bytes).map_err(json_err)?)),
+        OCI_MANIFEST | DOCKER_MANIFEST => {
+            Ok(Document::Manifest(Box::new(serde_json::from_slice(bytes).map_err(json_err)?)))
+        }
         other => Err(ManifestError::UnsupportedMediaType(other.to_string())),
     }
 }
@@ -175,10 +174,7 @@ pub fn parse_document(header_type: Option<&str>, bytes: &[u8]) -> Result<Documen
 /// True for index entries that are not runnable images: BuildKit attestations
 /// (`vnd.docker.reference.type`) and `unknown/unknown` platforms.
 pub fn is_attestation(d: &Descriptor) -> bool {
-    let annotated = d
-        .annotations
-        .as_ref()
-        .is_some_and(|a| a.contains_key("vnd.docker.reference.type"));
+    let annotated = d.annotations.as_ref().is_some_and(|a| a.contains_key("vnd.docker.reference.type"));
     let unknown = d.platform.as_ref().is_some_and(|p| p.os == "unknown" || p.architecture == "unknown");
     annotated || unknown
 }
@@ -230,9 +226,8 @@ mod tests {
             digest: Digest::sha256_of(format!("{platform:?}{attestation}").as_bytes()),
             size: 1,
             platform: platform.map(|p| Platform::parse(p).unwrap()),
-            annotations: attestation.then(|| {
-                [("vnd.docker.reference.type".to_string(), "attestation-manifest".to_string())].into()
-            }),
+            annotations: attestation
+                .then(|| [("vnd.docker.reference.type".to_string(), "attestation-manifest".to_string())].into()),
         }
     }
 
@@ -252,7 +247,10 @@ mod tests {
         let arm = select_platform(&index, &Platform::parse("linux/arm64").unwrap()).unwrap();
         assert_eq!(arm.platform.as_ref().unwrap().variant.as_deref(), Some("v8"));
         let err = select_platform(&index, &Platform::parse("linux/s390x").unwrap()).unwrap_err();
-        assert_eq!(err.to_string(), "no image in the index for platform linux/s390x; it offers: linux/arm64/v8, linux/amd64");
+        assert_eq!(
+            err.to_string(),
+            "no image in the index for platform linux/s390x; it offers: linux/arm64/v8, linux/amd64"
+        );
         // The riscv entry has an unknown media type: ignored, not an error.
         assert!(select_platform(&index, &Platform::parse("linux/riscv64").unwrap()).is_err());
     }
@@ -264,7 +262,8 @@ mod tests {
         let list = br#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json","manifests":[]}"#;
         assert!(matches!(parse_document(Some("application/json"), list), Ok(Document::Index(_))));
         let schema1 = br#"{"schemaVersion":1,"name":"x"}"#;
-        let err = parse_document(Some("application/vnd.docker.distribution.manifest.v1+prettyjws"), schema1).unwrap_err();
+        let err =
+            parse_document(Some("application/vnd.docker.distribution.manifest.v1+prettyjws"), schema1).unwrap_err();
         assert!(err.to_string().contains("unsupported manifest media type"), "{err}");
     }
 }

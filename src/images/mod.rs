@@ -24,11 +24,20 @@ use reference::ImageRef;
 pub enum SourceRef {
     Registry(ImageRef),
     /// `oci-dir:PATH[:TAG]`, an OCI image layout directory.
-    OciDir { path: PathBuf, tag: Option<String> },
+    OciDir {
+        path: PathBuf,
+        tag: Option<String>,
+    },
     /// `oci-archive:PATH[:TAG]`, a tar of an OCI image layout.
-    OciArchive { path: PathBuf, tag: Option<String> },
+    OciArchive {
+        path: PathBuf,
+        tag: Option<String>,
+    },
     /// `docker-archive:PATH[:REPO:TAG]`, the output of `docker save`.
-    DockerArchive { path: PathBuf, tag: Option<String> },
+    DockerArchive {
+        path: PathBuf,
+        tag: Option<String>,
+    },
 }
 
 impl SourceRef {
@@ -186,15 +195,19 @@ impl Source {
     ) -> Result<(ResolvedImage, Vec<u8>), ImageError> {
         let root = self.root_manifest()?;
         let parse = |m: &RawManifest, what: &'static str| {
-            manifest::parse_document(m.content_type.as_deref(), &m.bytes).map_err(|source| {
-                ImageError::Manifest { what, digest: m.digest.to_string(), source }
+            manifest::parse_document(m.content_type.as_deref(), &m.bytes).map_err(|source| ImageError::Manifest {
+                what,
+                digest: m.digest.to_string(),
+                source,
             })
         };
         let (index_digest, manifest_digest, image_manifest) = match parse(&root, "manifest")? {
             Document::Manifest(m) => (None, root.digest.clone(), m),
             Document::Index(index) => {
-                let chosen = manifest::select_platform(&index, wanted).map_err(|source| {
-                    ImageError::Manifest { what: "index", digest: root.digest.to_string(), source }
+                let chosen = manifest::select_platform(&index, wanted).map_err(|source| ImageError::Manifest {
+                    what: "index",
+                    digest: root.digest.to_string(),
+                    source,
                 })?;
                 let child = self.manifest_by_digest(&chosen.digest)?;
                 match parse(&child, "manifest")? {

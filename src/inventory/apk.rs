@@ -73,12 +73,7 @@ fn finish(path: &str, fields: Fields, seen: &mut HashSet<String>, out: &mut Vec<
         return;
     };
     let Some(version) = fields.version else {
-        tracing::warn!(
-            db.path = path,
-            line = fields.line,
-            package = name,
-            "apk paragraph has no V:; skipped"
-        );
+        tracing::warn!(db.path = path, line = fields.line, package = name, "apk paragraph has no V:; skipped");
         return;
     };
     if !seen.insert(name.clone()) {
@@ -108,22 +103,17 @@ mod tests {
 
     /// `installed` text in, expected rows `name version arch source source_version` out.
     fn check(installed: &str, rows: &str) {
-        let packages =
-            parse_installed("lib/apk/db/installed", installed.as_bytes()).expect("parse");
+        let packages = parse_installed("lib/apk/db/installed", installed.as_bytes()).expect("parse");
         let actual = packages
             .iter()
             .map(|p| {
                 assert_eq!(p.ecosystem, Ecosystem::Apk);
                 assert_eq!(p.module, None);
-                format!(
-                    "{} {} {} {} {}",
-                    p.name, p.version, p.arch, p.source_name, p.source_version
-                )
+                format!("{} {} {} {} {}", p.name, p.version, p.arch, p.source_name, p.source_version)
             })
             .collect::<Vec<_>>()
             .join("\n");
-        let expected =
-            rows.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("\n");
+        let expected = rows.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("\n");
         assert_eq!(actual, expected, "installed input:\n{installed}");
     }
 

@@ -1,10 +1,10 @@
 //! Builds an image's inventory from its layer extracts: overlay, package databases, layer
 //! attribution, OS identification. Pure: the caller supplies the extracts.
 
-use super::{apk, dpkg, os, rpm, InstalledPackage, Inventory, Package, DbError};
+use super::overlay::{FileView, OverlayError};
+use super::{apk, dpkg, os, rpm, DbError, InstalledPackage, Inventory, Package};
 use crate::images::digest::Digest;
 use crate::layers::LayerExtract;
-use super::overlay::{FileView, OverlayError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum InventoryError {
@@ -89,7 +89,11 @@ impl InventoryBuilder {
             .map(|(package, layer)| InstalledPackage { package, layer: self.layers[layer].clone() })
             .collect();
         packages.sort_by(|a, b| {
-            (&a.package.name, &a.package.arch, &a.package.version).cmp(&(&b.package.name, &b.package.arch, &b.package.version))
+            (&a.package.name, &a.package.arch, &a.package.version).cmp(&(
+                &b.package.name,
+                &b.package.arch,
+                &b.package.version,
+            ))
         });
         Ok(Inventory { os, packages, warnings })
     }
@@ -143,7 +147,11 @@ fn read_packages(view: &FileView) -> Result<Vec<Package>, InventoryError> {
             break;
         }
     }
-    'rpm: for (file, kind) in [("rpmdb.sqlite", rpm::RpmDbKind::Sqlite), ("Packages.db", rpm::RpmDbKind::Ndb), ("Packages", rpm::RpmDbKind::Bdb)] {
+    'rpm: for (file, kind) in [
+        ("rpmdb.sqlite", rpm::RpmDbKind::Sqlite),
+        ("Packages.db", rpm::RpmDbKind::Ndb),
+        ("Packages", rpm::RpmDbKind::Bdb),
+    ] {
         for dir in RPM_DIRS {
             let path = format!("{dir}/{file}");
             if let Some(db) = read(&path)? {

@@ -17,14 +17,8 @@ use std::borrow::Cow;
 use super::{DbError, Ecosystem, Package};
 
 /// States whose packages have files in the image.
-const KEPT_STATES: &[&str] = &[
-    "installed",
-    "half-configured",
-    "unpacked",
-    "triggers-awaited",
-    "triggers-pending",
-    "half-installed",
-];
+const KEPT_STATES: &[&str] =
+    &["installed", "half-configured", "unpacked", "triggers-awaited", "triggers-pending", "half-installed"];
 
 /// States whose packages have no files left but configuration (or nothing at all).
 const DROPPED_STATES: &[&str] = &["not-installed", "config-files"];
@@ -84,24 +78,14 @@ fn package_from(path: &str, p: &Paragraph<'_>, missing: MissingStatus) -> Option
     let label = p.get("Package").unwrap_or("<no Package>");
     match p.get("Status") {
         None if missing == MissingStatus::Drop => {
-            tracing::warn!(
-                db.path = path,
-                line = p.line,
-                package = label,
-                "dpkg paragraph has no Status; skipped"
-            );
+            tracing::warn!(db.path = path, line = p.line, package = label, "dpkg paragraph has no Status; skipped");
             return None;
         }
         None => {}
         Some(status) => match state_word(status) {
             Some(state) if KEPT_STATES.contains(&state) => {
                 if state == "half-installed" {
-                    tracing::warn!(
-                        db.path = path,
-                        package = label,
-                        status,
-                        "dpkg package is half-installed; kept"
-                    );
+                    tracing::warn!(db.path = path, package = label, status, "dpkg package is half-installed; kept");
                 }
             }
             Some(state) if DROPPED_STATES.contains(&state) => return None,
@@ -123,12 +107,7 @@ fn package_from(path: &str, p: &Paragraph<'_>, missing: MissingStatus) -> Option
         return None;
     };
     let Some(version) = p.get("Version") else {
-        tracing::warn!(
-            db.path = path,
-            line = p.line,
-            package = name,
-            "dpkg paragraph has no Version; skipped"
-        );
+        tracing::warn!(db.path = path, line = p.line, package = name, "dpkg paragraph has no Version; skipped");
         return None;
     };
     let arch = p.get("Architecture").unwrap_or("");
@@ -260,10 +239,7 @@ mod tests {
             .map(|p| {
                 assert_eq!(p.ecosystem, Ecosystem::Dpkg);
                 assert_eq!(p.module, None);
-                format!(
-                    "{} {} {} {} {}",
-                    p.name, p.version, p.arch, p.source_name, p.source_version
-                )
+                format!("{} {} {} {} {}", p.name, p.version, p.arch, p.source_name, p.source_version)
             })
             .collect::<Vec<_>>()
             .join("\n")
@@ -281,8 +257,7 @@ mod tests {
 
     /// `status.d` files in, expected rows out.
     fn check_d(files: &[(&str, &str)], rows: &str) {
-        let files: Vec<(String, &[u8])> =
-            files.iter().map(|(n, c)| (n.to_string(), c.as_bytes())).collect();
+        let files: Vec<(String, &[u8])> = files.iter().map(|(n, c)| (n.to_string(), c.as_bytes())).collect();
         let packages = parse_status_d(&files).expect("parse");
         assert_eq!(render(&packages), expected(rows));
     }
@@ -334,10 +309,7 @@ mod tests {
                 ("libc6:amd64.md5sums", "d41d8cd98f00b204e9800998ecf8427e  lib/x.so\n"),
                 ("gone", "Package: gone\nStatus: deinstall ok config-files\nVersion: 1\n"),
                 ("empty", ""),
-                (
-                    "libssl3",
-                    "Package: libssl3\nSource: openssl\nVersion: 3.0.11-1~deb12u2\nArchitecture: arm64\n",
-                ),
+                ("libssl3", "Package: libssl3\nSource: openssl\nVersion: 3.0.11-1~deb12u2\nArchitecture: arm64\n"),
             ],
             "base-files 12.4+deb12u5 amd64 base-files 12.4+deb12u5
              libssl3 3.0.11-1~deb12u2 arm64 openssl 3.0.11-1~deb12u2",
@@ -348,17 +320,9 @@ mod tests {
     fn source_field_forms() {
         let cases: &[(&str, &str, &str)] = &[
             // (Version, Source, expected source name and version)
-            (
-                "1:2.31.1-0.4ubuntu3.1",
-                "util-linux (2.31.1-0.4ubuntu3.1)",
-                "util-linux 2.31.1-0.4ubuntu3.1",
-            ),
+            ("1:2.31.1-0.4ubuntu3.1", "util-linux (2.31.1-0.4ubuntu3.1)", "util-linux 2.31.1-0.4ubuntu3.1"),
             ("1:8-20180414-1ubuntu2", "gcc-8 (8-20180414-1ubuntu2)", "gcc-8 8-20180414-1ubuntu2"),
-            (
-                "5.1.1alpha+20120614-2+b3",
-                "xz-utils (5.1.1alpha+20120614-2)",
-                "xz-utils 5.1.1alpha+20120614-2",
-            ),
+            ("5.1.1alpha+20120614-2+b3", "xz-utils (5.1.1alpha+20120614-2)", "xz-utils 5.1.1alpha+20120614-2"),
             ("4:12.2.0-3", "gcc-defaults (1.203)", "gcc-defaults 1.203"),
             ("3.34.1-3", "sqlite3", "sqlite3 3.34.1-3"),
             ("1:2.38.1-5", "util-linux", "util-linux 1:2.38.1-5"),

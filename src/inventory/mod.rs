@@ -15,7 +15,6 @@ use os::OsRelease;
 
 pub use build::{InventoryBuilder, InventoryError};
 
-
 /// Which package manager (and so which version-comparison scheme) a package belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -80,7 +79,6 @@ impl DbError {
     }
 }
 
-
 /// A package in an image, with the layer that introduced it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InstalledPackage {
@@ -100,4 +98,3 @@ pub struct Inventory {
     /// Things a user should know: no OS identified, an OS but no package database, ...
     pub warnings: Vec<String>,
 }
-

@@ -95,9 +95,7 @@ fn from_os_release(path: &str, fields: &HashMap<String, String>) -> Option<OsRel
     let pretty_name = non_empty(fields.get("PRETTY_NAME")).map(str::to_owned);
     let (release, codename) = match (distro.as_str(), version_id) {
         // alpine:edge says `VERSION_ID=3.21.0_alpha20240606`, `PRETTY_NAME="Alpine Linux edge"`.
-        ("alpine", _) if pretty_name.as_deref().is_some_and(|p| p.ends_with(" edge")) => {
-            ("edge".to_owned(), None)
-        }
+        ("alpine", _) if pretty_name.as_deref().is_some_and(|p| p.ends_with(" edge")) => ("edge".to_owned(), None),
         (_, Some(v)) => {
             let release = normalise_release(&distro, v);
             let codename = codename.or_else(|| table_codename(&distro, &release));
@@ -110,11 +108,7 @@ fn from_os_release(path: &str, fields: &HashMap<String, String>) -> Option<OsRel
             None => (String::new(), None),
         },
         ("ubuntu", None) => {
-            let release = codename
-                .as_deref()
-                .and_then(ubuntu_release_for_codename)
-                .unwrap_or_default()
-                .to_owned();
+            let release = codename.as_deref().and_then(ubuntu_release_for_codename).unwrap_or_default().to_owned();
             (release, codename)
         }
         (_, None) => (String::new(), codename),
@@ -158,8 +152,7 @@ fn from_alpine_release(path: &str, text: &str) -> Option<OsRelease> {
 /// codename `trixie`). Anything else identifies nothing.
 fn from_debian_version(path: &str, text: &str) -> Option<OsRelease> {
     let line = text.lines().next()?.trim();
-    let is_number = !line.is_empty()
-        && line.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    let is_number = !line.is_empty() && line.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
     let (release, codename) = if is_number {
         let release = normalise_release("debian", line);
         let codename = debian_codename(&release).map(str::to_owned);
@@ -171,13 +164,7 @@ fn from_debian_version(path: &str, text: &str) -> Option<OsRelease> {
         }
         (name.to_owned(), Some(name.to_owned()))
     };
-    Some(OsRelease {
-        distro: "debian".to_owned(),
-        release,
-        codename,
-        pretty_name: None,
-        source_file: path.to_owned(),
-    })
+    Some(OsRelease { distro: "debian".to_owned(), release, codename, pretty_name: None, source_file: path.to_owned() })
 }
 
 /// Product names in `etc/system-release` / `etc/redhat-release` and the os-release ID each
@@ -196,10 +183,7 @@ const REDHAT_RELEASE_NAMES: &[(&str, &str)] = &[
 fn from_redhat_release(path: &str, text: &str) -> Option<OsRelease> {
     let line = text.lines().next()?.trim();
     let (product, after) = line.split_once(" release ")?;
-    let distro = REDHAT_RELEASE_NAMES
-        .iter()
-        .find(|(prefix, _)| product.starts_with(prefix))
-        .map(|(_, id)| *id)?;
+    let distro = REDHAT_RELEASE_NAMES.iter().find(|(prefix, _)| product.starts_with(prefix)).map(|(_, id)| *id)?;
     let version = after.split_whitespace().next()?;
     if !version.starts_with(|c: char| c.is_ascii_digit()) {
         return None;
@@ -226,9 +210,7 @@ fn normalise_release(distro: &str, raw: &str) -> String {
         // Edge snapshots are numbered after the next release: `3.21.0_alpha20240606`.
         "alpine" if raw.contains("_alpha") => "edge".to_owned(),
         "ubuntu" | "alpine" => major_minor(raw).unwrap_or(raw).to_owned(),
-        "rhel" | "centos" | "rocky" | "almalinux" | "ol" => {
-            leading_number(raw).unwrap_or(raw).to_owned()
-        }
+        "rhel" | "centos" | "rocky" | "almalinux" | "ol" => leading_number(raw).unwrap_or(raw).to_owned(),
         _ => raw.to_owned(),
     }
 }
@@ -410,16 +392,9 @@ mod tests {
     /// Image files in; `distro release codename source_file` out (`-` for no codename, an
     /// empty string for no OS).
     fn check(files: &[(&str, &str)], expected: &str) {
-        let read =
-            |path: &str| files.iter().find(|(p, _)| *p == path).map(|(_, c)| c.as_bytes().to_vec());
+        let read = |path: &str| files.iter().find(|(p, _)| *p == path).map(|(_, c)| c.as_bytes().to_vec());
         let actual = detect(&read).map_or_else(String::new, |os| {
-            format!(
-                "{} {} {} {}",
-                os.distro,
-                os.release,
-                os.codename.as_deref().unwrap_or("-"),
-                os.source_file
-            )
+            format!("{} {} {} {}", os.distro, os.release, os.codename.as_deref().unwrap_or("-"), os.source_file)
         });
         assert_eq!(actual, expected, "files: {files:?}");
     }
@@ -446,10 +421,7 @@ mod tests {
             "debian 11 bullseye etc/os-release",
         );
         // Neither VERSION_ID nor codename: debian_version supplies the release.
-        check(
-            &[(OS, "ID=debian\n"), ("etc/debian_version", "12.5\n")],
-            "debian 12 bookworm etc/debian_version",
-        );
+        check(&[(OS, "ID=debian\n"), ("etc/debian_version", "12.5\n")], "debian 12 bookworm etc/debian_version");
         check(&[(OS, "ID=debian\n")], "debian  - etc/os-release");
     }
 
@@ -475,10 +447,7 @@ mod tests {
             "ubuntu 14.04 trusty etc/os-release",
         );
         check(
-            &[(
-                OS,
-                "ID=ubuntu\nVERSION_ID=\"24.04\"\nVERSION_CODENAME=noble\nUBUNTU_CODENAME=noble\n",
-            )],
+            &[(OS, "ID=ubuntu\nVERSION_ID=\"24.04\"\nVERSION_CODENAME=noble\nUBUNTU_CODENAME=noble\n")],
             "ubuntu 24.04 noble etc/os-release",
         );
         check(&[(OS, "ID=ubuntu\nUBUNTU_CODENAME=jammy\n")], "ubuntu 22.04 jammy etc/os-release");
@@ -495,10 +464,7 @@ mod tests {
             "ubuntu 12.04 precise etc/lsb-release",
         );
         // os-release names ubuntu without a release: only an Ubuntu file may supply one.
-        check(
-            &[(OS, "ID=ubuntu\n"), ("etc/debian_version", "bookworm/sid\n")],
-            "ubuntu  - etc/os-release",
-        );
+        check(&[(OS, "ID=ubuntu\n"), ("etc/debian_version", "bookworm/sid\n")], "ubuntu  - etc/os-release");
     }
 
     #[test]
@@ -510,22 +476,13 @@ mod tests {
             &[(OS, "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.21.0_alpha20240606\nPRETTY_NAME=\"Alpine Linux edge\"\n")],
             "alpine edge - etc/os-release",
         );
-        check(
-            &[(OS, "ID=alpine\nVERSION_ID=3.21.0_alpha20240606\n")],
-            "alpine edge - etc/os-release",
-        );
+        check(&[(OS, "ID=alpine\nVERSION_ID=3.21.0_alpha20240606\n")], "alpine edge - etc/os-release");
         check(&[(OS, "ID=alpine\nVERSION_ID=3.19.0_rc1\n")], "alpine 3.19 - etc/os-release");
         check(&[("etc/alpine-release", "2.6.6\n")], "alpine 2.6 - etc/alpine-release");
         check(&[("etc/alpine-release", "edge\n")], "alpine edge - etc/alpine-release");
-        check(
-            &[("etc/alpine-release", "3.21.0_alpha20240923\n")],
-            "alpine edge - etc/alpine-release",
-        );
+        check(&[("etc/alpine-release", "3.21.0_alpha20240923\n")], "alpine edge - etc/alpine-release");
         check(&[("etc/alpine-release", "hello\n")], "");
-        check(
-            &[(OS, "ID=alpine\n"), ("etc/alpine-release", "3.19.1\n")],
-            "alpine 3.19 - etc/alpine-release",
-        );
+        check(&[(OS, "ID=alpine\n"), ("etc/alpine-release", "3.19.1\n")], "alpine 3.19 - etc/alpine-release");
     }
 
     #[test]
@@ -533,14 +490,8 @@ mod tests {
         let cases: &[(&str, &str)] = &[
             ("ID=\"rhel\"\nVERSION_ID=\"9.0\"\n", "rhel 9 - etc/os-release"),
             ("ID=\"rhel\"\nVERSION_ID=\"8.10\"\n", "rhel 8 - etc/os-release"),
-            (
-                "ID=\"centos\"\nVERSION_ID=\"7\"\nNAME=\"CentOS Linux\"\n",
-                "centos 7 - etc/os-release",
-            ),
-            (
-                "ID=\"centos\"\nVERSION_ID=\"9\"\nNAME=\"CentOS Stream\"\n",
-                "centos 9 - etc/os-release",
-            ),
+            ("ID=\"centos\"\nVERSION_ID=\"7\"\nNAME=\"CentOS Linux\"\n", "centos 7 - etc/os-release"),
+            ("ID=\"centos\"\nVERSION_ID=\"9\"\nNAME=\"CentOS Stream\"\n", "centos 9 - etc/os-release"),
             ("ID=\"rocky\"\nVERSION_ID=\"8.4\"\n", "rocky 8 - etc/os-release"),
             ("ID=\"almalinux\"\nVERSION_ID=\"9.3\"\n", "almalinux 9 - etc/os-release"),
             ("ID=\"ol\"\nVERSION_ID=\"8.9\"\n", "ol 8 - etc/os-release"),
@@ -593,10 +544,7 @@ mod tests {
         check(&[(OS, "")], "");
         check(&[(OS, "NAME=Linux\n# no ID\n")], "");
         // usr/lib/os-release when etc/os-release is missing or names nothing.
-        check(
-            &[("usr/lib/os-release", "ID=debian\nVERSION_ID=\"12\"\n")],
-            "debian 12 bookworm usr/lib/os-release",
-        );
+        check(&[("usr/lib/os-release", "ID=debian\nVERSION_ID=\"12\"\n")], "debian 12 bookworm usr/lib/os-release");
         check(
             &[(OS, "NAME=x\n"), ("usr/lib/os-release", "ID=fedora\nVERSION_ID=40\n")],
             "fedora 40 - usr/lib/os-release",

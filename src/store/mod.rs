@@ -61,7 +61,8 @@ impl Store {
     }
 
     pub fn open_in_memory() -> Result<Store, StoreError> {
-        let conn = Connection::open_in_memory().map_err(|source| StoreError::Open { path: ":memory:".into(), source })?;
+        let conn =
+            Connection::open_in_memory().map_err(|source| StoreError::Open { path: ":memory:".into(), source })?;
         Store::init(conn, ":memory:")
     }
 
@@ -70,8 +71,7 @@ impl Store {
         // journal_mode returns a row, so it is read rather than executed.
         let _mode: String =
             conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(sql("enabling WAL"))?;
-        conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
-            .map_err(sql("setting pragmas"))?;
+        conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;").map_err(sql("setting pragmas"))?;
         let mut store = Store { conn };
         store.migrate(label)?;
         Ok(store)
@@ -116,7 +116,12 @@ impl Store {
             .map_err(sql("reading the layer cache"))?;
         let rows = stmt
             .query_map(params![key, EXTRACTOR_VERSION], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, Option<Vec<u8>>>(3)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<Vec<u8>>>(3)?,
+                ))
             })
             .map_err(sql("reading the layer cache"))?;
         let mut entries = Vec::new();
@@ -130,7 +135,9 @@ impl Store {
                 ("whiteout", _, _) => EntryKind::Whiteout,
                 ("opaque", _, _) => EntryKind::Opaque,
                 (other, ..) => {
-                    return Err(StoreError::Corrupt(format!("layer {digest}: entry {path} has kind {other} without its data")))
+                    return Err(StoreError::Corrupt(format!(
+                        "layer {digest}: entry {path} has kind {other} without its data"
+                    )))
                 }
             };
             entries.push(Entry { path, kind });
@@ -339,7 +346,10 @@ mod tests {
                 Entry { path: "etc".into(), kind: EntryKind::Dir },
                 Entry { path: "etc/os-release".into(), kind: EntryKind::Symlink("../usr/lib/os-release".into()) },
                 Entry { path: "usr/lib/os-release".into(), kind: EntryKind::File(b"ID=debian\n".to_vec()) },
-                Entry { path: "var/lib/dpkg/status".into(), kind: EntryKind::Hardlink("var/lib/dpkg/status-old".into()) },
+                Entry {
+                    path: "var/lib/dpkg/status".into(),
+                    kind: EntryKind::Hardlink("var/lib/dpkg/status-old".into()),
+                },
                 Entry { path: "var/lib/apk".into(), kind: EntryKind::Whiteout },
                 Entry { path: "var/lib/rpm".into(), kind: EntryKind::Opaque },
                 Entry { path: "empty".into(), kind: EntryKind::File(Vec::new()) },

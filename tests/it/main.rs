@@ -1,8 +1,8 @@
 //! The one integration test binary: real SQLite, the real distribution registry on a loopback
 //! port, real HTTP. `support` holds the shared helpers; each module tests one boundary.
 
-mod support;
 mod pkgdb;
-mod scan;
 mod pkgdb_rpm;
 mod registry;
+mod scan;
+mod support;

@@ -49,8 +49,7 @@ fn row(p: &Package) -> String {
 
 /// The expected TSV for a database, without its header; rows are in byte order already.
 fn expected_rows(tsv: &Path) -> Vec<String> {
-    let text = String::from_utf8(read(tsv))
-        .unwrap_or_else(|e| panic!("{} is not UTF-8: {e}", tsv.display()));
+    let text = String::from_utf8(read(tsv)).unwrap_or_else(|e| panic!("{} is not UTF-8: {e}", tsv.display()));
     let mut lines = text.lines();
     assert_eq!(lines.next(), Some(HEADER), "{}: header", tsv.display());
     lines.map(str::to_owned).collect()
@@ -64,14 +63,9 @@ fn assert_rows(db: &Path, mut actual: Vec<String>, tsv: &Path) {
     if actual == expected {
         return;
     }
-    let first = actual
-        .iter()
-        .zip(&expected)
-        .position(|(a, e)| a != e)
-        .unwrap_or(actual.len().min(expected.len()));
+    let first = actual.iter().zip(&expected).position(|(a, e)| a != e).unwrap_or(actual.len().min(expected.len()));
     let missing: Vec<&String> = expected.iter().filter(|r| !actual.contains(r)).take(10).collect();
-    let unexpected: Vec<&String> =
-        actual.iter().filter(|r| !expected.contains(r)).take(10).collect();
+    let unexpected: Vec<&String> = actual.iter().filter(|r| !expected.contains(r)).take(10).collect();
     panic!(
         "{}: {} rows, expected {} ({})\nfirst difference at row {}:\n  actual:   {:?}\n  expected: {:?}\nmissing (first 10): {missing:#?}\nunexpected (first 10): {unexpected:#?}",
         db.display(),
@@ -120,15 +114,10 @@ fn dpkg_status_files_match_expected() {
     assert!(!dbs.is_empty(), "no *.status in {}", dir.display());
     for db in &dbs {
         let bytes = read(db);
-        let packages =
-            dpkg::parse_status(&db.display().to_string(), &bytes).unwrap_or_else(|e| panic!("{e}"));
+        let packages = dpkg::parse_status(&db.display().to_string(), &bytes).unwrap_or_else(|e| panic!("{e}"));
         let beyond = rows_kept_beyond_oracle(&bytes);
         if !beyond.is_empty() {
-            eprintln!(
-                "{}: leaving out {} non-`installed` packages the oracle drops",
-                db.display(),
-                beyond.len()
-            );
+            eprintln!("{}: leaving out {} non-`installed` packages the oracle drops", db.display(), beyond.len());
         }
         let actual = packages
             .iter()
@@ -169,8 +158,7 @@ fn apk_installed_files_match_expected() {
     let dbs = files_ending(&dir, ".installed");
     assert!(!dbs.is_empty(), "no *.installed in {}", dir.display());
     for db in &dbs {
-        let packages = apk::parse_installed(&db.display().to_string(), &read(db))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let packages = apk::parse_installed(&db.display().to_string(), &read(db)).unwrap_or_else(|e| panic!("{e}"));
         assert_rows(db, packages.iter().map(row).collect(), &tsv_beside(db));
     }
     eprintln!("checked {} apk databases", dbs.len());
@@ -228,11 +216,8 @@ fn os_release_files_are_detected() {
         let bytes = read(file);
         for image_path in image_paths(&name) {
             let read_one = |p: &str| (p == *image_path).then(|| bytes.clone());
-            let found = os::detect(&read_one)
-                .unwrap_or_else(|| panic!("{name} as {image_path}: no OS detected"));
-            let Some((_, distro, release, codename)) =
-                OS_EXPECTED.iter().find(|(f, ..)| *f == name)
-            else {
+            let found = os::detect(&read_one).unwrap_or_else(|| panic!("{name} as {image_path}: no OS detected"));
+            let Some((_, distro, release, codename)) = OS_EXPECTED.iter().find(|(f, ..)| *f == name) else {
                 panic!("{name}: detected {found:?}; add its expected row to OS_EXPECTED");
             };
             let actual = (found.distro.as_str(), found.release.as_str(), found.codename.as_deref());
@@ -241,11 +226,7 @@ fn os_release_files_are_detected() {
         }
     }
     for (name, ..) in OS_EXPECTED {
-        assert!(
-            dir.join(name).is_file(),
-            "OS_EXPECTED names {name}, which is not in {}",
-            dir.display()
-        );
+        assert!(dir.join(name).is_file(), "OS_EXPECTED names {name}, which is not in {}", dir.display());
     }
     eprintln!("checked {} release files", files.len());
 }

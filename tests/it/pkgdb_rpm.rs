@@ -42,12 +42,9 @@ fn render_tsv(packages: &[RpmPackage]) -> String {
 fn diff(expected: &str, got: &str) -> String {
     let expected_rows: Vec<&str> = expected.lines().collect();
     let got_rows: Vec<&str> = got.lines().collect();
-    let missing: Vec<&str> =
-        expected_rows.iter().filter(|r| !got_rows.contains(r)).copied().collect();
-    let extra: Vec<&str> =
-        got_rows.iter().filter(|r| !expected_rows.contains(r)).copied().collect();
-    let mut out =
-        format!("  expected {} lines, read {} lines\n", expected_rows.len(), got_rows.len());
+    let missing: Vec<&str> = expected_rows.iter().filter(|r| !got_rows.contains(r)).copied().collect();
+    let extra: Vec<&str> = got_rows.iter().filter(|r| !expected_rows.contains(r)).copied().collect();
+    let mut out = format!("  expected {} lines, read {} lines\n", expected_rows.len(), got_rows.len());
     for (label, rows) in [("expected, not read", &missing), ("read, not expected", &extra)] {
         if rows.is_empty() {
             continue;
@@ -73,9 +70,7 @@ fn check_dir(dir: &str, kind: RpmDbKind) {
     let mut names: Vec<String> = fs::read_dir(&path)
         .unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
         .map(|entry| entry.expect("directory entry").file_name().to_string_lossy().into_owned())
-        .filter(|name| {
-            !name.ends_with(EXPECTED_SUFFIX) && !name.ends_with("-wal") && !name.ends_with("-shm")
-        })
+        .filter(|name| !name.ends_with(EXPECTED_SUFFIX) && !name.ends_with("-wal") && !name.ends_with("-shm"))
         .collect();
     names.sort();
     assert!(!names.is_empty(), "no databases in {}", path.display());
@@ -86,13 +81,7 @@ fn check_dir(dir: &str, kind: RpmDbKind) {
             failures.push(format!("{dir}/{name}:\n{failure}"));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {} databases differ:\n{}",
-        failures.len(),
-        names.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} of {} databases differ:\n{}", failures.len(), names.len(), failures.join("\n"));
 }
 
 /// The expected TSV of database `name` in `dir`.
@@ -102,8 +91,7 @@ fn expected_tsv(dir: &Path, name: &str) -> Result<String, String> {
 }
 
 fn check_database(dir: &Path, name: &str, kind: RpmDbKind) -> Result<(), String> {
-    let read_file =
-        |file: &str| fs::read(dir.join(file)).map_err(|e| format!("  read {file}: {e}"));
+    let read_file = |file: &str| fs::read(dir.join(file)).map_err(|e| format!("  read {file}: {e}"));
     let bytes = read_file(name)?;
     let expected = expected_tsv(dir, name)?;
     let wal = match kind {
@@ -115,13 +103,7 @@ fn check_database(dir: &Path, name: &str, kind: RpmDbKind) -> Result<(), String>
 
 /// Reads `bytes` (database `name`, with its `wal`) with `kind`'s reader and with `rpm::read`,
 /// and compares the packages to the `expected` TSV.
-fn check_bytes(
-    name: &str,
-    kind: RpmDbKind,
-    bytes: &[u8],
-    wal: Option<&[u8]>,
-    expected: &str,
-) -> Result<(), String> {
+fn check_bytes(name: &str, kind: RpmDbKind, bytes: &[u8], wal: Option<&[u8]>, expected: &str) -> Result<(), String> {
     let read: Result<Vec<RpmPackage>, DbError> = match kind {
         RpmDbKind::Sqlite => rpm::read_sqlite(bytes, wal),
         RpmDbKind::Bdb => rpm::read_bdb(bytes),
@@ -134,22 +116,12 @@ fn check_bytes(
     }
 
     // The inventory view agrees with the raw fields.
-    let inventory = rpm::read(kind, name, bytes, wal)
-        .map_err(|e| format!("  rpm::read failed: {e}"))?;
+    let inventory = rpm::read(kind, name, bytes, wal).map_err(|e| format!("  rpm::read failed: {e}"))?;
     if inventory.len() != packages.len() {
-        return Err(format!(
-            "  rpm::read gave {} packages, the reader {}",
-            inventory.len(),
-            packages.len()
-        ));
+        return Err(format!("  rpm::read gave {} packages, the reader {}", inventory.len(), packages.len()));
     }
     for (p, raw) in inventory.iter().zip(&packages) {
-        let source = raw
-            .source_rpm
-            .as_deref()
-            .and_then(rpm::sourcerpm_parts)
-            .map(|(n, _, _)| n)
-            .unwrap_or(&raw.name);
+        let source = raw.source_rpm.as_deref().and_then(rpm::sourcerpm_parts).map(|(n, _, _)| n).unwrap_or(&raw.name);
         if p.name != raw.name || p.version != raw.evr() || p.source_name != source {
             return Err(format!("  rpm::read disagrees with the reader on {raw:?}: {p:?}"));
         }
@@ -237,13 +209,12 @@ fn swap_record_numbers(dump: &str) -> Result<String, String> {
         let is_key = items % 2 == 0;
         let swapped = if is_key {
             previous_key_is_zero = hex == "00000000";
-            Some(swap_hex_u32(hex).ok_or_else(|| {
-                format!("key {} is not a 4-byte record number: {hex:.40?}", items / 2)
-            })?)
+            Some(
+                swap_hex_u32(hex)
+                    .ok_or_else(|| format!("key {} is not a 4-byte record number: {hex:.40?}", items / 2))?,
+            )
         } else if previous_key_is_zero {
-            Some(swap_hex_u32(hex).ok_or_else(|| {
-                format!("record 0's value is not a 4-byte counter: {hex:.40?}")
-            })?)
+            Some(swap_hex_u32(hex).ok_or_else(|| format!("record 0's value is not a 4-byte counter: {hex:.40?}"))?)
         } else {
             None
         };
@@ -266,17 +237,9 @@ fn swap_record_numbers(dump: &str) -> Result<String, String> {
 
 /// Runs `command` in `dir`, returning its stdout or an error naming it.
 fn run(mut command: Command, dir: &Path, what: &str) -> Result<Vec<u8>, String> {
-    let out = command
-        .current_dir(dir)
-        .stderr(Stdio::piped())
-        .output()
-        .map_err(|e| format!("  {what}: {e}"))?;
+    let out = command.current_dir(dir).stderr(Stdio::piped()).output().map_err(|e| format!("  {what}: {e}"))?;
     if !out.status.success() {
-        return Err(format!(
-            "  {what}: {}: {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
+        return Err(format!("  {what}: {}: {}", out.status, String::from_utf8_lossy(&out.stderr).trim()));
     }
     Ok(out.stdout)
 }
@@ -293,17 +256,13 @@ fn big_endian_copy(src: &Path, name: &str, scratch: &Path) -> Result<Vec<u8>, St
     fs::write(&dump_path, swapped).map_err(|e| format!("  write {}: {e}", dump_path.display()))?;
 
     let out = scratch.join(name);
-    let stdin = fs::File::open(&dump_path)
-        .map_err(|e| format!("  open {}: {e}", dump_path.display()))?;
+    let stdin = fs::File::open(&dump_path).map_err(|e| format!("  open {}: {e}", dump_path.display()))?;
     let mut load = Command::new(DB_LOAD);
     load.args(["-c", "db_lorder=4321", "-t", "hash"]).arg(&out).stdin(stdin);
     run(load, scratch, &format!("{DB_LOAD} -c db_lorder=4321 -t hash {name}"))?;
     let bytes = fs::read(&out).map_err(|e| format!("  read {}: {e}", out.display()))?;
     if bytes.get(12..16) != Some(&BIG_ENDIAN_MAGIC[..]) {
-        return Err(format!(
-            "  {DB_LOAD} did not write a big-endian hash database (magic {:02x?})",
-            bytes.get(12..16)
-        ));
+        return Err(format!("  {DB_LOAD} did not write a big-endian hash database (magic {:02x?})", bytes.get(12..16)));
     }
     Ok(bytes)
 }
@@ -329,9 +288,8 @@ fn bdb_big_endian_copies_match_expected() {
     let scratch = tempfile::TempDir::new().expect("temp dir for the big-endian copies");
     let mut failures = Vec::new();
     for name in &names {
-        let checked = big_endian_copy(&dir.join(name), name, scratch.path()).and_then(|bytes| {
-            check_bytes(name, RpmDbKind::Bdb, &bytes, None, &expected_tsv(&dir, name)?)
-        });
+        let checked = big_endian_copy(&dir.join(name), name, scratch.path())
+            .and_then(|bytes| check_bytes(name, RpmDbKind::Bdb, &bytes, None, &expected_tsv(&dir, name)?));
         if let Err(failure) = checked {
             failures.push(format!("rpm-bdb/{name}, big-endian copy:\n{failure}"));
         }
@@ -392,17 +350,14 @@ fn sqlite_wal_rows_are_replayed() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("rpmdb.sqlite");
     let conn = rusqlite::Connection::open(&path).expect("open");
-    let mode: String =
-        conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).expect("wal mode");
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).expect("wal mode");
     assert_eq!(mode, "wal");
     conn.execute_batch(
         "PRAGMA wal_autocheckpoint = 0;
          CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL);",
     )
     .expect("schema");
-    let insert = |blob: Vec<u8>| {
-        conn.execute("INSERT INTO Packages (blob) VALUES (?1)", [blob]).expect("insert")
-    };
+    let insert = |blob: Vec<u8>| conn.execute("INSERT INTO Packages (blob) VALUES (?1)", [blob]).expect("insert");
     insert(header_blob("base", "1.0", "1"));
     // Move everything so far into the main file; what follows stays in the WAL.
     conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).expect("checkpoint");
@@ -421,12 +376,8 @@ fn sqlite_wal_rows_are_replayed() {
     let empty_wal = rpm::read_sqlite(&db, Some(&[])).expect("read with empty wal");
     assert_eq!(names(&empty_wal), ["base-1.0-1"]);
 
-    let packages =
-        rpm::read(RpmDbKind::Sqlite, "rpmdb.sqlite", &db, Some(&wal)).expect("rpm::read");
+    let packages = rpm::read(RpmDbKind::Sqlite, "rpmdb.sqlite", &db, Some(&wal)).expect("rpm::read");
     assert_eq!(packages.len(), 3);
-    assert_eq!(
-        (packages[2].source_name.as_str(), packages[2].source_version.as_str()),
-        ("also-in-wal", "3.0-7")
-    );
+    assert_eq!((packages[2].source_name.as_str(), packages[2].source_version.as_str()), ("also-in-wal", "3.0-7"));
     drop(conn);
 }

@@ -513,8 +513,10 @@ fn identity_token_is_exchanged_at_the_token_endpoint() {
     let realm = format!("{}/oauth", token_server.url());
     let registry = HttpStub::start(move |req| match req.header("authorization") {
         Some("Bearer opaque-access") => StubReply::new(200).body(served.clone()),
-        _ => StubReply::new(401)
-            .header("WWW-Authenticate", format!("Bearer realm=\"{realm}\",service=\"svc\",scope=\"repository:a/b:pull\"")),
+        _ => StubReply::new(401).header(
+            "WWW-Authenticate",
+            format!("Bearer realm=\"{realm}\",service=\"svc\",scope=\"repository:a/b:pull\""),
+        ),
     });
     let mut credentials = Credentials::new();
     credentials.insert(&registry.host(), Credential::IdentityToken("refresh-123".into()));

@@ -69,7 +69,8 @@ impl Workspace {
 type Row = (String, String, String, String, String, String, usize);
 
 fn rows(report: &Value) -> Vec<Row> {
-    let layers: Vec<&str> = report["layers"].as_array().expect("layers").iter().map(|l| l["digest"].as_str().expect("digest")).collect();
+    let layers: Vec<&str> =
+        report["layers"].as_array().expect("layers").iter().map(|l| l["digest"].as_str().expect("digest")).collect();
     report["packages"]
         .as_array()
         .expect("packages")
@@ -82,7 +83,15 @@ fn rows(report: &Value) -> Vec<Row> {
         .collect()
 }
 
-fn row(name: &str, version: &str, arch: &str, source: &str, source_version: &str, ecosystem: &str, layer: usize) -> Row {
+fn row(
+    name: &str,
+    version: &str,
+    arch: &str,
+    source: &str,
+    source_version: &str,
+    ecosystem: &str,
+    layer: usize,
+) -> Row {
     (name.into(), version.into(), arch.into(), source.into(), source_version.into(), ecosystem.into(), layer)
 }
 
@@ -196,9 +205,15 @@ fn index_with_two_platforms_picks_the_requested_one() {
     }
     registry.push_blob("org/multi", ATTESTATION_CONFIG);
     let attestation = attestation_manifest();
-    registry.push_manifest("org/multi", &cascade::images::digest::Digest::sha256_of(&attestation).to_string(), "application/vnd.oci.image.manifest.v1+json", &attestation);
+    registry.push_manifest(
+        "org/multi",
+        &cascade::images::digest::Digest::sha256_of(&attestation).to_string(),
+        "application/vnd.oci.image.manifest.v1+json",
+        &attestation,
+    );
     let index_bytes = index(&[amd.clone(), arm.clone()]);
-    let index_digest = registry.push_manifest("org/multi", "latest", "application/vnd.oci.image.index.v1+json", &index_bytes);
+    let index_digest =
+        registry.push_manifest("org/multi", "latest", "application/vnd.oci.image.index.v1+json", &index_bytes);
     let ws = Workspace::new();
     let reference = format!("{}/org/multi", registry.host());
 
@@ -220,19 +235,34 @@ fn index_with_two_platforms_picks_the_requested_one() {
 #[test]
 fn whiteouts_and_opaque_directories_follow_the_final_filesystem() {
     let registry = TestRegistry::start();
-    let db = |rows: &[(&str, &str, &str)]| {
-        rows.iter().map(|(p, v, o)| apk_paragraph(p, v, "x86_64", o)).collect::<String>()
-    };
+    let db =
+        |rows: &[(&str, &str, &str)]| rows.iter().map(|(p, v, o)| apk_paragraph(p, v, "x86_64", o)).collect::<String>();
     let base = LayerBuilder::new()
         .file("etc/alpine-release", b"3.19.1\n")
         .file("etc/os-release", ALPINE_OS_RELEASE.as_bytes())
-        .file("lib/apk/db/installed", db(&[("busybox", "1.36.1-r15", "busybox"), ("libssl3", "3.1.4-r5", "openssl"), ("musl", "1.2.4_git20230717-r4", "musl")]).as_bytes())
+        .file(
+            "lib/apk/db/installed",
+            db(&[
+                ("busybox", "1.36.1-r15", "busybox"),
+                ("libssl3", "3.1.4-r5", "openssl"),
+                ("musl", "1.2.4_git20230717-r4", "musl"),
+            ])
+            .as_bytes(),
+        )
         .file("lib/apk/db/lock", b"")
         .build(Compression::Gzip);
     // The opaque marker comes after the new file in the tar: it must still only hide the
     // lower layer's entries.
     let rebuilt = LayerBuilder::new()
-        .file("lib/apk/db/installed", db(&[("busybox", "1.36.1-r15", "busybox"), ("libcrypto3", "3.1.4-r6", "openssl"), ("musl", "1.2.4_git20230717-r4", "musl")]).as_bytes())
+        .file(
+            "lib/apk/db/installed",
+            db(&[
+                ("busybox", "1.36.1-r15", "busybox"),
+                ("libcrypto3", "3.1.4-r6", "openssl"),
+                ("musl", "1.2.4_git20230717-r4", "musl"),
+            ])
+            .as_bytes(),
+        )
         .opaque("lib/apk/db")
         .build(Compression::Zstd);
     let image = TestImage::new(vec![base.clone(), rebuilt]);
@@ -251,7 +281,8 @@ fn whiteouts_and_opaque_directories_follow_the_final_filesystem() {
     );
 
     // A top layer that deletes the database: no packages, and a warning says so.
-    let stripped = TestImage::new(vec![base, LayerBuilder::new().whiteout("lib/apk/db/installed").build(Compression::Gzip)]);
+    let stripped =
+        TestImage::new(vec![base, LayerBuilder::new().whiteout("lib/apk/db/installed").build(Compression::Gzip)]);
     push_image(&registry, "org/alpine", "stripped", &stripped);
     let report = ws.scan_json(&[&format!("{}/org/alpine:stripped", registry.host())]);
     assert_eq!(rows(&report), vec![]);
@@ -272,10 +303,42 @@ fn distroless_status_d_and_rpm_sqlite_images() {
     push_image(&registry, "org/distroless", "latest", &distroless);
 
     let rpmdb = rpmdb_sqlite(&[
-        RpmHeader { name: "gpg-pubkey", epoch: None, version: "fd431d51", release: "4ae0493b", arch: "", source_rpm: None, modularity_label: None },
-        RpmHeader { name: "openssl-libs", epoch: Some(1), version: "3.0.7", release: "27.el9", arch: "x86_64", source_rpm: Some("openssl-3.0.7-27.el9.src.rpm"), modularity_label: None },
-        RpmHeader { name: "nodejs", epoch: Some(1), version: "18.19.0", release: "1.module+el9.3.0+20839+e3b1a3d4", arch: "x86_64", source_rpm: Some("nodejs-18.19.0-1.module+el9.3.0+20839+e3b1a3d4.src.rpm"), modularity_label: Some("nodejs:18:9030020231120082734:rhel9") },
-        RpmHeader { name: "tzdata", epoch: None, version: "2024a", release: "1.el9", arch: "noarch", source_rpm: Some("tzdata-2024a-1.el9.src.rpm"), modularity_label: None },
+        RpmHeader {
+            name: "gpg-pubkey",
+            epoch: None,
+            version: "fd431d51",
+            release: "4ae0493b",
+            arch: "",
+            source_rpm: None,
+            modularity_label: None,
+        },
+        RpmHeader {
+            name: "openssl-libs",
+            epoch: Some(1),
+            version: "3.0.7",
+            release: "27.el9",
+            arch: "x86_64",
+            source_rpm: Some("openssl-3.0.7-27.el9.src.rpm"),
+            modularity_label: None,
+        },
+        RpmHeader {
+            name: "nodejs",
+            epoch: Some(1),
+            version: "18.19.0",
+            release: "1.module+el9.3.0+20839+e3b1a3d4",
+            arch: "x86_64",
+            source_rpm: Some("nodejs-18.19.0-1.module+el9.3.0+20839+e3b1a3d4.src.rpm"),
+            modularity_label: Some("nodejs:18:9030020231120082734:rhel9"),
+        },
+        RpmHeader {
+            name: "tzdata",
+            epoch: None,
+            version: "2024a",
+            release: "1.el9",
+            arch: "noarch",
+            source_rpm: Some("tzdata-2024a-1.el9.src.rpm"),
+            modularity_label: None,
+        },
     ]);
     let ubi = TestImage::new(vec![LayerBuilder::new()
         .file("etc/os-release", UBI_OS_RELEASE.as_bytes())
@@ -304,7 +367,15 @@ fn distroless_status_d_and_rpm_sqlite_images() {
     assert_eq!(
         rows(&report),
         vec![
-            row("nodejs", "1:18.19.0-1.module+el9.3.0+20839+e3b1a3d4", "x86_64", "nodejs", "1:18.19.0-1.module+el9.3.0+20839+e3b1a3d4", "rpm", 0),
+            row(
+                "nodejs",
+                "1:18.19.0-1.module+el9.3.0+20839+e3b1a3d4",
+                "x86_64",
+                "nodejs",
+                "1:18.19.0-1.module+el9.3.0+20839+e3b1a3d4",
+                "rpm",
+                0
+            ),
             row("openssl-libs", "1:3.0.7-27.el9", "x86_64", "openssl", "1:3.0.7-27.el9", "rpm", 0),
             row("tzdata", "2024a-1.el9", "noarch", "tzdata", "2024a-1.el9", "rpm", 0),
         ]
@@ -438,13 +509,24 @@ fn hostile_layers_fail_cleanly_within_the_memory_cap() {
 
     let mut truncated = LayerBuilder::new().file("var/lib/dpkg/status", &[b'x'; 100_000]).build(Compression::Gzip).blob;
     truncated.truncate(truncated.len() / 2);
-    let err = scan_hostile(&ws, "truncated", Layer::raw(truncated, "application/vnd.oci.image.layer.v1.tar+gzip"), None);
+    let err =
+        scan_hostile(&ws, "truncated", Layer::raw(truncated, "application/vnd.oci.image.layer.v1.tar+gzip"), None);
     assert!(err.contains("reading layer 1"), "{err}");
 
-    let err = scan_hostile(&ws, "dotdot", Layer::raw(raw_entry_tar("../../etc/passwd", b"x"), "application/vnd.oci.image.layer.v1.tar"), None);
+    let err = scan_hostile(
+        &ws,
+        "dotdot",
+        Layer::raw(raw_entry_tar("../../etc/passwd", b"x"), "application/vnd.oci.image.layer.v1.tar"),
+        None,
+    );
     assert!(err.contains("../../etc/passwd"), "{err}");
 
-    let err = scan_hostile(&ws, "absolute", Layer::raw(raw_entry_tar("/etc/os-release", b"ID=evil\n"), "application/vnd.oci.image.layer.v1.tar"), None);
+    let err = scan_hostile(
+        &ws,
+        "absolute",
+        Layer::raw(raw_entry_tar("/etc/os-release", b"ID=evil\n"), "application/vnd.oci.image.layer.v1.tar"),
+        None,
+    );
     assert!(err.contains("/etc/os-release"), "{err}");
 
     let err = scan_hostile(

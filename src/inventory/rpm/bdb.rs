@@ -76,26 +76,15 @@ struct Db<'a> {
 impl<'a> Db<'a> {
     fn open(bytes: &'a [u8]) -> Result<Db<'a>, DbError> {
         if bytes.len() > MAX_DB_BYTES {
-            return Err(error(format!(
-                "bdb file is {} bytes, more than {MAX_DB_BYTES}",
-                bytes.len()
-            )));
+            return Err(error(format!("bdb file is {} bytes, more than {MAX_DB_BYTES}", bytes.len())));
         }
         if bytes.len() < META_LEN {
-            return Err(error(format!(
-                "bdb file is {} bytes, too short for a metadata page",
-                bytes.len()
-            )));
+            return Err(error(format!("bdb file is {} bytes, too short for a metadata page", bytes.len())));
         }
         let order = match bytes[12..16].try_into().map(u32::from_le_bytes) {
             Ok(HASH_MAGIC) => Order { big: false },
             _ if bytes[12..16] == HASH_MAGIC.to_be_bytes() => Order { big: true },
-            _ => {
-                return Err(error(format!(
-                    "not a berkeley db hash database (magic {:02x?})",
-                    &bytes[12..16]
-                )))
-            }
+            _ => return Err(error(format!("not a berkeley db hash database (magic {:02x?})", &bytes[12..16]))),
         };
         let field = |at: usize| order.u32(bytes, at).unwrap_or(0);
         let version = field(16);
@@ -108,9 +97,7 @@ impl<'a> Db<'a> {
         }
         let (encrypt_alg, page_type, metaflags) = (bytes[24], bytes[25], bytes[26]);
         if page_type != P_HASHMETA {
-            return Err(error(format!(
-                "bdb page 0: type {page_type}, expected a hash metadata page"
-            )));
+            return Err(error(format!("bdb page 0: type {page_type}, expected a hash metadata page")));
         }
         if encrypt_alg != 0 {
             return Err(error("bdb database is encrypted"));
@@ -145,10 +132,7 @@ struct Claims {
 
 /// Calls `f(record number, header blob)` for every data item of the hash pages, in page
 /// order, skipping record 0. Overflow chains are reassembled.
-pub(super) fn for_each_blob(
-    bytes: &[u8],
-    mut f: impl FnMut(u32, &[u8]) -> Result<(), DbError>,
-) -> Result<(), DbError> {
+pub(super) fn for_each_blob(bytes: &[u8], mut f: impl FnMut(u32, &[u8]) -> Result<(), DbError>) -> Result<(), DbError> {
     let db = Db::open(bytes)?;
     let mut claims = Claims { owner: vec![0; db.last_pgno as usize + 1], n_chains: 0 };
     for pgno in 1..=db.last_pgno {
@@ -176,9 +160,7 @@ pub(super) fn for_each_blob(
         for i in 0..n_items {
             let start = usize::from(db.order.u16(page, PAGE_HEADER_LEN + 2 * i).unwrap_or(0));
             if start < index_end || start >= end {
-                return Err(page_err(format!(
-                    "item {i} at offset {start} overlaps the index or the item before it"
-                )));
+                return Err(page_err(format!("item {i} at offset {start} overlaps the index or the item before it")));
             }
             let item = &page[start..end];
             end = start;
@@ -186,11 +168,7 @@ pub(super) fn for_each_blob(
                 // Key: rpm's record number, inline.
                 recno = match (item[0], item.len()) {
                     (H_KEYDATA, 5) => db.order.u32(item, 1).unwrap_or(0),
-                    _ => {
-                        return Err(page_err(format!(
-                            "item {i}: key is not a 4-byte record number"
-                        )))
-                    }
+                    _ => return Err(page_err(format!("item {i}: key is not a 4-byte record number"))),
                 };
                 continue;
             }
@@ -201,10 +179,7 @@ pub(super) fn for_each_blob(
                 H_KEYDATA => f(recno, &item[1..])?,
                 H_OFFPAGE => {
                     if item.len() < OFFPAGE_LEN {
-                        return Err(page_err(format!(
-                            "item {i}: off-page item is {} bytes",
-                            item.len()
-                        )));
+                        return Err(page_err(format!("item {i}: off-page item is {} bytes", item.len())));
                     }
                     let first = db.order.u32(item, 4).unwrap_or(0);
                     let total = db.order.u32(item, 8).unwrap_or(0) as usize;
@@ -212,9 +187,7 @@ pub(super) fn for_each_blob(
                     f(recno, &blob)?;
                 }
                 H_DUPLICATE | H_OFFDUP => {
-                    return Err(page_err(format!(
-                        "item {i}: duplicate data items are not supported"
-                    )))
+                    return Err(page_err(format!("item {i}: duplicate data items are not supported")))
                 }
                 other => return Err(page_err(format!("item {i}: unknown item type {other}"))),
             }
@@ -224,13 +197,7 @@ pub(super) fn for_each_blob(
 }
 
 /// Reassembles record `recno`'s overflow chain starting at `first` into exactly `total` bytes.
-fn read_overflow(
-    db: &Db<'_>,
-    claims: &mut Claims,
-    recno: u32,
-    first: u32,
-    total: usize,
-) -> Result<Vec<u8>, DbError> {
+fn read_overflow(db: &Db<'_>, claims: &mut Claims, recno: u32, first: u32, total: usize) -> Result<Vec<u8>, DbError> {
     let record_err = |m: String| error(format!("bdb record {recno}: {m}"));
     let page_err = |pgno: u32, m: String| error(format!("bdb page {pgno}: {m} (record {recno})"));
     if total > db.bytes.len() {
@@ -242,10 +209,7 @@ fn read_overflow(
     let mut pgno = first;
     loop {
         if pgno == 0 || pgno > db.last_pgno {
-            return Err(record_err(format!(
-                "overflow chain points to page {pgno}, outside 1..={}",
-                db.last_pgno
-            )));
+            return Err(record_err(format!("overflow chain points to page {pgno}, outside 1..={}", db.last_pgno)));
         }
         let owner = &mut claims.owner[pgno as usize];
         if *owner == chain {
@@ -273,10 +237,7 @@ fn read_overflow(
         }
     }
     if out.len() != total {
-        return Err(record_err(format!(
-            "overflow chain holds {} bytes, expected {total}",
-            out.len()
-        )));
+        return Err(record_err(format!("overflow chain holds {} bytes, expected {total}", out.len())));
     }
     Ok(out)
 }
@@ -405,8 +366,7 @@ mod tests {
             // A file id (`uid`), then the hash fields: max_bucket, high_mask, low_mask,
             // ffactor, nelem, h_charkey, spares[0..2].
             meta[52..72].copy_from_slice(&[
-                0xa3, 0xc0, 0x98, 0, 0, 0xfe, 0, 0, 0x42, 0x7a, 0xe0, 0xc8, 0x86, 0x1f, 0, 0, 0, 0,
-                0, 0,
+                0xa3, 0xc0, 0x98, 0, 0, 0xfe, 0, 0, 0x42, 0x7a, 0xe0, 0xc8, 0x86, 0x1f, 0, 0, 0, 0, 0, 0,
             ]);
             for (i, v) in [1, 1, 0, 0, 4, 0x5e68_8dd1, 1, 1].into_iter().enumerate() {
                 self.put32(&mut meta, 72 + 4 * i, v);
@@ -418,11 +378,7 @@ mod tests {
 
     fn names(bytes: &[u8]) -> Result<String, String> {
         let packages = read_bdb(bytes).map_err(|e| e.to_string())?;
-        Ok(packages
-            .iter()
-            .map(|p| format!("{}-{}.{}", p.name, p.evr(), p.arch))
-            .collect::<Vec<_>>()
-            .join(" "))
+        Ok(packages.iter().map(|p| format!("{}-{}.{}", p.name, p.evr(), p.arch)).collect::<Vec<_>>().join(" "))
     }
 
     fn check(bytes: &[u8], expected: Result<&str, &str>) {
@@ -459,13 +415,7 @@ mod tests {
 
     /// A lead-less header blob (as rpm stores it) of exactly `len` bytes: padded in the data
     /// store, as file lists and scripts fill a real one.
-    fn header_of_len(
-        name: &str,
-        epoch: Option<u32>,
-        version: &str,
-        release: &str,
-        len: usize,
-    ) -> Vec<u8> {
+    fn header_of_len(name: &str, epoch: Option<u32>, version: &str, release: &str, len: usize) -> Vec<u8> {
         let header = package(name, epoch, version, release, "x86_64");
         let pad = len - header.build(false).len();
         let blob = header.store_bytes(&vec![0x5a; pad]).build(false);
@@ -578,10 +528,7 @@ mod tests {
         w.hash_page(&items);
         w.overflow_page(&[0; 8], 0);
         let err = for_each_blob(&w.finish(), |_, _| Ok(())).expect_err("shared page");
-        assert_eq!(
-            err.to_string(),
-            "Packages: bdb page 2: overflow page already belongs to another chain (record 2)"
-        );
+        assert_eq!(err.to_string(), "Packages: bdb page 2: overflow page already belongs to another chain (record 2)");
     }
 
     #[test]
@@ -593,26 +540,14 @@ mod tests {
             w.overflow_page(&vec![0; used], next);
             w.finish()
         };
-        check(
-            &with_chain(9, 10, 10, 0),
-            Err("Packages: bdb record 7: overflow chain points to page 9, outside 1..=2"),
-        );
-        check(
-            &with_chain(0, 10, 10, 0),
-            Err("Packages: bdb record 7: overflow chain points to page 0, outside 1..=2"),
-        );
-        check(
-            &with_chain(1, 10, 10, 0),
-            Err("Packages: bdb page 1: type 13, expected an overflow page (record 7)"),
-        );
+        check(&with_chain(9, 10, 10, 0), Err("Packages: bdb record 7: overflow chain points to page 9, outside 1..=2"));
+        check(&with_chain(0, 10, 10, 0), Err("Packages: bdb record 7: overflow chain points to page 0, outside 1..=2"));
+        check(&with_chain(1, 10, 10, 0), Err("Packages: bdb page 1: type 13, expected an overflow page (record 7)"));
         check(
             &with_chain(2, 10, 20, 0),
             Err("Packages: bdb page 2: overflow chain is longer than its 10 bytes (record 7)"),
         );
-        check(
-            &with_chain(2, 30, 20, 0),
-            Err("Packages: bdb record 7: overflow chain holds 20 bytes, expected 30"),
-        );
+        check(&with_chain(2, 30, 20, 0), Err("Packages: bdb record 7: overflow chain holds 20 bytes, expected 30"));
         check(
             &with_chain(2, u32::MAX, 20, 0),
             Err("Packages: bdb record 7: overflow length 4294967295 exceeds the file size"),
@@ -644,10 +579,7 @@ mod tests {
             &one_page(&[w.key(1), vec![H_DUPLICATE, 0, 0]]),
             Err("Packages: bdb page 1: item 1: duplicate data items are not supported"),
         );
-        check(
-            &one_page(&[w.key(1), vec![9, 0, 0]]),
-            Err("Packages: bdb page 1: item 1: unknown item type 9"),
-        );
+        check(&one_page(&[w.key(1), vec![9, 0, 0]]), Err("Packages: bdb page 1: item 1: unknown item type 9"));
         check(
             &one_page(&[w.key(1), vec![H_OFFPAGE, 0, 0]]),
             Err("Packages: bdb page 1: item 1: off-page item is 3 bytes"),
@@ -659,8 +591,7 @@ mod tests {
 
         let mut bytes = one_page(&[w.key(1), w.key(2)]);
         // Item 1 pointing above item 0.
-        bytes[PAGE + PAGE_HEADER_LEN + 2..PAGE + PAGE_HEADER_LEN + 4]
-            .copy_from_slice(&(PAGE as u16 - 2).to_le_bytes());
+        bytes[PAGE + PAGE_HEADER_LEN + 2..PAGE + PAGE_HEADER_LEN + 4].copy_from_slice(&(PAGE as u16 - 2).to_le_bytes());
         check(&bytes, Err("Packages: bdb page 1: item 1 at offset 510 overlaps the index or the item before it"));
         // More items than the page can index.
         let mut bytes = one_page(&[]);
@@ -676,7 +607,10 @@ mod tests {
     fn malformed_metadata() {
         let good = sample(false);
         check(&[], Err("Packages: bdb file is 0 bytes, too short for a metadata page"));
-        check(&good[..PAGE * 3], Err("Packages: bdb file truncated: last page is 3 but the file holds 3 pages of 512 bytes"));
+        check(
+            &good[..PAGE * 3],
+            Err("Packages: bdb file truncated: last page is 3 but the file holds 3 pages of 512 bytes"),
+        );
         let mut bad = good.clone();
         bad[12] = 0x62;
         check(&bad, Err("Packages: not a berkeley db hash database (magic [62, 15, 06, 00])"));
@@ -694,7 +628,10 @@ mod tests {
         check(&bad, Err("Packages: bdb pages carry checksums, which are not supported"));
         let mut bad = good;
         bad[32..36].copy_from_slice(&u32::MAX.to_le_bytes());
-        check(&bad, Err("Packages: bdb file truncated: last page is 4294967295 but the file holds 4 pages of 512 bytes"));
+        check(
+            &bad,
+            Err("Packages: bdb file truncated: last page is 4294967295 but the file holds 4 pages of 512 bytes"),
+        );
     }
 
     /// Prefixes of a database with a long overflow chain and every single-byte corruption of

@@ -90,8 +90,7 @@ impl<'a> Header<'a> {
                 None => return Err(HeaderError::Truncated { need: 16, len: blob.len() }),
             },
         };
-        let truncated =
-            |need: u64| HeaderError::Truncated { need: need + lead_len as u64, len: blob.len() };
+        let truncated = |need: u64| HeaderError::Truncated { need: need + lead_len as u64, len: blob.len() };
         let (Some(il), Some(dl)) = (be32(body, 0), be32(body, 4)) else {
             return Err(truncated(8));
         };
@@ -114,12 +113,7 @@ impl<'a> Header<'a> {
 
     fn entries(&self) -> impl Iterator<Item = IndexEntry> + 'a {
         self.index.chunks_exact(16).filter_map(|e| {
-            Some(IndexEntry {
-                tag: be32(e, 0)?,
-                kind: be32(e, 4)?,
-                offset: be32(e, 8)?,
-                count: be32(e, 12)?,
-            })
+            Some(IndexEntry { tag: be32(e, 0)?, kind: be32(e, 4)?, offset: be32(e, 8)?, count: be32(e, 12)? })
         })
     }
 
@@ -129,12 +123,7 @@ impl<'a> Header<'a> {
     }
 
     fn out_of_bounds(&self, e: IndexEntry) -> HeaderError {
-        HeaderError::OutOfBounds {
-            tag: e.tag,
-            offset: e.offset,
-            count: e.count,
-            dl: self.store.len() as u32,
-        }
+        HeaderError::OutOfBounds { tag: e.tag, offset: e.offset, count: e.count, dl: self.store.len() as u32 }
     }
 
     /// The first string of a STRING, STRING_ARRAY or I18NSTRING tag, without its NUL.
@@ -148,10 +137,7 @@ impl<'a> Header<'a> {
             return Err(HeaderError::ZeroCount { tag });
         }
         let store: &'a [u8] = self.store;
-        let rest = store
-            .get(e.offset as usize..)
-            .filter(|r| !r.is_empty())
-            .ok_or_else(|| self.out_of_bounds(e))?;
+        let rest = store.get(e.offset as usize..).filter(|r| !r.is_empty()).ok_or_else(|| self.out_of_bounds(e))?;
         let nul = rest.iter().position(|&b| b == 0).ok_or(HeaderError::Unterminated { tag })?;
         Ok(Some(String::from_utf8_lossy(&rest[..nul])))
     }
@@ -264,23 +250,13 @@ pub(crate) mod testing {
     }
 
     /// A complete, well-formed header for `name-[epoch:]version-release.arch`.
-    pub(crate) fn package(
-        name: &str,
-        epoch: Option<u32>,
-        version: &str,
-        release: &str,
-        arch: &str,
-    ) -> HeaderWriter {
-        let w = HeaderWriter::new()
-            .string(TAG_NAME, name)
-            .string(TAG_VERSION, version)
-            .string(TAG_RELEASE, release);
+    pub(crate) fn package(name: &str, epoch: Option<u32>, version: &str, release: &str, arch: &str) -> HeaderWriter {
+        let w = HeaderWriter::new().string(TAG_NAME, name).string(TAG_VERSION, version).string(TAG_RELEASE, release);
         let w = match epoch {
             Some(e) => w.int32(TAG_EPOCH, e),
             None => w,
         };
-        w.string(TAG_ARCH, arch)
-            .string(TAG_SOURCERPM, &format!("{name}-{version}-{release}.src.rpm"))
+        w.string(TAG_ARCH, arch).string(TAG_SOURCERPM, &format!("{name}-{version}-{release}.src.rpm"))
     }
 }
 
@@ -345,10 +321,7 @@ mod tests {
                 .string(TAG_RELEASE, "4ae0493b")
         };
         check(&base().build(false), "gpg-pubkey fd431d51-4ae0493b  src=- module=-");
-        check(
-            &base().string(TAG_SOURCERPM, "(none)").build(false),
-            "gpg-pubkey fd431d51-4ae0493b  src=- module=-",
-        );
+        check(&base().string(TAG_SOURCERPM, "(none)").build(false), "gpg-pubkey fd431d51-4ae0493b  src=- module=-");
         check(
             &base().string(TAG_SOURCERPM, "").string(TAG_MODULARITYLABEL, "").build(false),
             "gpg-pubkey fd431d51-4ae0493b  src=- module=-",
@@ -361,18 +334,12 @@ mod tests {
         check(&[], "error: header truncated: 8 bytes needed, 0 present");
         check(&blob[..5], "error: header truncated: 8 bytes needed, 5 present");
         let need = blob.len();
-        check(
-            &blob[..need - 1],
-            &format!("error: header truncated: {need} bytes needed, {} present", need - 1),
-        );
+        check(&blob[..need - 1], &format!("error: header truncated: {need} bytes needed, {} present", need - 1));
         // Only the lead.
         check(&LEAD, "error: header truncated: 16 bytes needed, 8 present");
         check(&LEAD[..3], "error: header truncated: 8 bytes needed, 3 present");
         let with_lead = bash().build(true);
-        check(
-            &with_lead[..20],
-            &format!("error: header truncated: {} bytes needed, 20 present", with_lead.len()),
-        );
+        check(&with_lead[..20], &format!("error: header truncated: {} bytes needed, 20 present", with_lead.len()));
     }
 
     #[test]
@@ -401,30 +368,18 @@ mod tests {
             format!("error: header tag {tag}: offset {offset} with count {count} lies outside the {dl}-byte data store")
         };
         check(&bash().raw(TAG_EPOCH, TYPE_INT32, 1000, 1).build(false), &oob(TAG_EPOCH, 1000, 1));
-        check(
-            &bash().raw(TAG_EPOCH, TYPE_INT32, dl - 3, 1).build(false),
-            &oob(TAG_EPOCH, dl - 3, 1),
-        );
+        check(&bash().raw(TAG_EPOCH, TYPE_INT32, dl - 3, 1).build(false), &oob(TAG_EPOCH, dl - 3, 1));
         // The value fits but the declared array runs past the store.
-        check(
-            &bash().raw(TAG_EPOCH, TYPE_INT32, dl - 4, 2).build(false),
-            &oob(TAG_EPOCH, dl - 4, 2),
-        );
-        check(
-            &bash().raw(TAG_EPOCH, TYPE_INT32, 0, u32::MAX).build(false),
-            &oob(TAG_EPOCH, 0, u32::MAX),
-        );
-        check(
-            &bash().raw(TAG_EPOCH, TYPE_INT32, u32::MAX, 1).build(false),
-            &oob(TAG_EPOCH, u32::MAX, 1),
-        );
+        check(&bash().raw(TAG_EPOCH, TYPE_INT32, dl - 4, 2).build(false), &oob(TAG_EPOCH, dl - 4, 2));
+        check(&bash().raw(TAG_EPOCH, TYPE_INT32, 0, u32::MAX).build(false), &oob(TAG_EPOCH, 0, u32::MAX));
+        check(&bash().raw(TAG_EPOCH, TYPE_INT32, u32::MAX, 1).build(false), &oob(TAG_EPOCH, u32::MAX, 1));
         // A string starting exactly at, or far past, the end of the store.
-        check(
-            &bash().raw(TAG_MODULARITYLABEL, TYPE_STRING, dl, 1).build(false),
-            &oob(TAG_MODULARITYLABEL, dl, 1),
-        );
+        check(&bash().raw(TAG_MODULARITYLABEL, TYPE_STRING, dl, 1).build(false), &oob(TAG_MODULARITYLABEL, dl, 1));
         let w = HeaderWriter::new().raw(TAG_NAME, TYPE_STRING, u32::MAX, 1).store_bytes(b"x\0");
-        check(&w.build(false), "error: header tag 1000: offset 4294967295 with count 1 lies outside the 2-byte data store");
+        check(
+            &w.build(false),
+            "error: header tag 1000: offset 4294967295 with count 1 lies outside the 2-byte data store",
+        );
     }
 
     #[test]
@@ -434,18 +389,12 @@ mod tests {
         check(&w.build(false), "bash 4.4-19.6.1 x86_64 src=bash-4.4-19.6.1.src.rpm module=bash");
         // The tail "abc" runs to the end of the store with no NUL.
         let w = bash().store_bytes(b"abc").raw(TAG_MODULARITYLABEL, TYPE_STRING, dl(&bash()), 1);
-        check(
-            &w.build(false),
-            "error: header tag 5096: string not terminated within the data store",
-        );
+        check(&w.build(false), "error: header tag 5096: string not terminated within the data store");
     }
 
     #[test]
     fn bad_type_and_count() {
-        let w = HeaderWriter::new()
-            .int32(TAG_NAME, 5)
-            .string(TAG_VERSION, "1")
-            .string(TAG_RELEASE, "1");
+        let w = HeaderWriter::new().int32(TAG_NAME, 5).string(TAG_VERSION, "1").string(TAG_RELEASE, "1");
         check(&w.build(false), "error: header tag 1000: type 4, expected a string");
         let w = bash().string(TAG_EPOCH, "1");
         check(&w.build(false), "error: header tag 1003: type 6, expected int32");
@@ -466,10 +415,7 @@ mod tests {
     fn missing_required_tags() {
         check(&HeaderWriter::new().build(false), "error: header has no NAME tag (1000)");
         check(&HeaderWriter::new().build(true), "error: header has no NAME tag (1000)");
-        check(
-            &HeaderWriter::new().string(TAG_NAME, "x").build(false),
-            "error: header has no VERSION tag (1001)",
-        );
+        check(&HeaderWriter::new().string(TAG_NAME, "x").build(false), "error: header has no VERSION tag (1001)");
         check(
             &HeaderWriter::new().string(TAG_NAME, "x").string(TAG_VERSION, "1").build(false),
             "error: header has no RELEASE tag (1002)",
@@ -479,10 +425,7 @@ mod tests {
     #[test]
     fn lead_is_optional_but_must_be_whole() {
         // A blob starting with the lead magic but cut inside the lead.
-        check(
-            &[0x8e, 0xad, 0xe8, 0x01, 0, 0],
-            "error: header truncated: 16 bytes needed, 6 present",
-        );
+        check(&[0x8e, 0xad, 0xe8, 0x01, 0, 0], "error: header truncated: 16 bytes needed, 6 present");
         // Without a lead, a first byte of 0x8e means il is far beyond the cap.
         check(
             &[0x8e, 0xad, 0xe8, 0x02, 0, 0, 0, 0],

@@ -50,14 +50,13 @@ impl RpmPackage {
     /// binary's epoch is put on the source version; with no (parsable) SOURCERPM the source is
     /// the binary itself.
     pub fn to_package(&self) -> Package {
-        let (source_name, source_version) =
-            match self.source_rpm.as_deref().and_then(sourcerpm_parts) {
-                Some((name, version, release)) => {
-                    let epoch = self.epoch.map(|e| format!("{e}:")).unwrap_or_default();
-                    (name.to_owned(), format!("{epoch}{version}-{release}"))
-                }
-                None => (self.name.clone(), self.evr()),
-            };
+        let (source_name, source_version) = match self.source_rpm.as_deref().and_then(sourcerpm_parts) {
+            Some((name, version, release)) => {
+                let epoch = self.epoch.map(|e| format!("{e}:")).unwrap_or_default();
+                (name.to_owned(), format!("{epoch}{version}-{release}"))
+            }
+            None => (self.name.clone(), self.evr()),
+        };
         Package {
             name: self.name.clone(),
             version: self.evr(),
@@ -107,9 +106,7 @@ impl RpmDbKind {
 
     /// The kind a database file name stands for (`rpmdb.sqlite`, `Packages`, `Packages.db`).
     pub fn from_file_name(name: &str) -> Option<RpmDbKind> {
-        [RpmDbKind::Sqlite, RpmDbKind::Bdb, RpmDbKind::Ndb]
-            .into_iter()
-            .find(|k| k.file_name() == name)
+        [RpmDbKind::Sqlite, RpmDbKind::Bdb, RpmDbKind::Ndb].into_iter().find(|k| k.file_name() == name)
     }
 
     /// A read error of this kind of database.
@@ -122,9 +119,7 @@ impl RpmDbKind {
 /// holds committed transactions that are not yet in the main file and is replayed.
 pub fn read_sqlite(db: &[u8], wal: Option<&[u8]>) -> Result<Vec<RpmPackage>, DbError> {
     let mut headers = Headers::new(RpmDbKind::Sqlite);
-    sqlite::for_each_blob(db, wal, |hnum, blob| {
-        headers.add(format_args!("sqlite row {hnum}"), blob)
-    })?;
+    sqlite::for_each_blob(db, wal, |hnum, blob| headers.add(format_args!("sqlite row {hnum}"), blob))?;
     Ok(headers.packages)
 }
 
@@ -145,12 +140,7 @@ pub fn read_ndb(db: &[u8]) -> Result<Vec<RpmPackage>, DbError> {
 /// Reads a database of `kind` into inventory packages; errors carry `path` (the database's
 /// path in the image) instead of the bare file name. `wal` is used only for sqlite (the other
 /// formats have no write-ahead log) and ignored otherwise.
-pub fn read(
-    kind: RpmDbKind,
-    path: &str,
-    bytes: &[u8],
-    wal: Option<&[u8]>,
-) -> Result<Vec<Package>, DbError> {
+pub fn read(kind: RpmDbKind, path: &str, bytes: &[u8], wal: Option<&[u8]>) -> Result<Vec<Package>, DbError> {
     let packages = match kind {
         RpmDbKind::Sqlite => read_sqlite(bytes, wal),
         RpmDbKind::Bdb => read_bdb(bytes),
@@ -204,22 +194,13 @@ mod tests {
     #[test]
     fn sourcerpm() {
         check_parts("glibc-2.31-9.3.2.src.rpm", Some(("glibc", "2.31", "9.3.2")));
-        check_parts(
-            "util-linux-2.32.1-42.el8_8.src.rpm",
-            Some(("util-linux", "2.32.1", "42.el8_8")),
-        );
+        check_parts("util-linux-2.32.1-42.el8_8.src.rpm", Some(("util-linux", "2.32.1", "42.el8_8")));
         check_parts(
             "aaa_base-13.2+git20140911.61c1681-38.22.1.src.rpm",
             Some(("aaa_base", "13.2+git20140911.61c1681", "38.22.1")),
         );
-        check_parts(
-            "python3-3.11.6-1.amzn2023.0.1.nosrc.rpm",
-            Some(("python3", "3.11.6", "1.amzn2023.0.1")),
-        );
-        check_parts(
-            "kernel-5.14.0-362.8.1.el9_3.src.rpm",
-            Some(("kernel", "5.14.0", "362.8.1.el9_3")),
-        );
+        check_parts("python3-3.11.6-1.amzn2023.0.1.nosrc.rpm", Some(("python3", "3.11.6", "1.amzn2023.0.1")));
+        check_parts("kernel-5.14.0-362.8.1.el9_3.src.rpm", Some(("kernel", "5.14.0", "362.8.1.el9_3")));
         check_parts("a-b-c-1-2.src.rpm", Some(("a-b-c", "1", "2")));
         // Without the .rpm suffix the arch is still split off.
         check_parts("bash-4.4-19.6.1.src", Some(("bash", "4.4", "19.6.1")));
@@ -235,13 +216,7 @@ mod tests {
         check_parts("bash-4-1.", None);
     }
 
-    fn rpm(
-        name: &str,
-        epoch: Option<u32>,
-        version: &str,
-        release: &str,
-        source: Option<&str>,
-    ) -> RpmPackage {
+    fn rpm(name: &str, epoch: Option<u32>, version: &str, release: &str, source: Option<&str>) -> RpmPackage {
         RpmPackage {
             name: name.into(),
             epoch,
@@ -276,25 +251,13 @@ mod tests {
             rpm("hello", Some(1), "0.0.1", "rls", Some("hello-0.0.1-rls.src.rpm")),
             "hello 1:0.0.1-rls hello 1:0.0.1-rls",
         );
-        check_package(
-            rpm("zero", Some(0), "1.0", "1", Some("zero-1.0-1.src.rpm")),
-            "zero 0:1.0-1 zero 0:1.0-1",
-        );
+        check_package(rpm("zero", Some(0), "1.0", "1", Some("zero-1.0-1.src.rpm")), "zero 0:1.0-1 zero 0:1.0-1");
         // A subpackage whose version differs from its source's: the source keeps its own.
         check_package(
-            rpm(
-                "alternatives",
-                None,
-                "1.15",
-                "2.amzn2023.0.2",
-                Some("chkconfig-1.15-2.amzn2023.0.2.src.rpm"),
-            ),
+            rpm("alternatives", None, "1.15", "2.amzn2023.0.2", Some("chkconfig-1.15-2.amzn2023.0.2.src.rpm")),
             "alternatives 1.15-2.amzn2023.0.2 chkconfig 1.15-2.amzn2023.0.2",
         );
-        check_package(
-            rpm("sub", Some(2), "9", "1", Some("top-3.0-7.src.rpm")),
-            "sub 2:9-1 top 2:3.0-7",
-        );
+        check_package(rpm("sub", Some(2), "9", "1", Some("top-3.0-7.src.rpm")), "sub 2:9-1 top 2:3.0-7");
         // No or unparsable SOURCERPM: the binary is its own source.
         check_package(rpm("orphan", Some(3), "1", "2", None), "orphan 3:1-2 orphan 3:1-2");
         check_package(rpm("odd", None, "1", "2", Some("garbage")), "odd 1-2 odd 1-2");
@@ -306,35 +269,27 @@ mod tests {
             Some("nodejs-18.17.1-1.module+el8.8.0+19757+8ca87034.src.rpm"),
         );
         modular.modularity_label = Some("nodejs:18:8080020230810:63b34585".into());
-        check_package(modular, "nodejs 1:18.17.1-1.module+el8.8.0+19757+8ca87034 nodejs 1:18.17.1-1.module+el8.8.0+19757+8ca87034");
+        check_package(
+            modular,
+            "nodejs 1:18.17.1-1.module+el8.8.0+19757+8ca87034 nodejs 1:18.17.1-1.module+el8.8.0+19757+8ca87034",
+        );
     }
 
     #[test]
     fn headers_skip_gpg_pubkey_and_name_the_record() {
         let mut headers = Headers::new(RpmDbKind::Sqlite);
-        let key = header::testing::HeaderWriter::new()
-            .string(header::TAG_NAME, "gpg-pubkey")
-            .build(false);
+        let key = header::testing::HeaderWriter::new().string(header::TAG_NAME, "gpg-pubkey").build(false);
         headers.add("row 1", &key).expect("gpg-pubkey is skipped, not decoded");
-        headers
-            .add("row 2", &package("bash", None, "4.4", "1", "x86_64").build(false))
-            .expect("bash");
+        headers.add("row 2", &package("bash", None, "4.4", "1", "x86_64").build(false)).expect("bash");
         assert_eq!(headers.packages.len(), 1);
         let err = headers.add("row 3", b"\0\0").expect_err("truncated");
-        assert_eq!(
-            err.to_string(),
-            "rpmdb.sqlite: row 3: header truncated: 8 bytes needed, 2 present"
-        );
+        assert_eq!(err.to_string(), "rpmdb.sqlite: row 3: header truncated: 8 bytes needed, 2 present");
     }
 
     #[test]
     fn read_names_the_path() {
-        let err =
-            read(RpmDbKind::Ndb, "usr/lib/sysimage/rpm/Packages.db", b"", None).expect_err("empty");
-        assert_eq!(
-            err.to_string(),
-            "usr/lib/sysimage/rpm/Packages.db: not an ndb package database"
-        );
+        let err = read(RpmDbKind::Ndb, "usr/lib/sysimage/rpm/Packages.db", b"", None).expect_err("empty");
+        assert_eq!(err.to_string(), "usr/lib/sysimage/rpm/Packages.db: not an ndb package database");
     }
 
     #[test]

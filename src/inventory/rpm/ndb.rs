@@ -49,10 +49,7 @@ struct Slot {
 }
 
 /// Calls `f(package index, header blob)` for every used slot, in slot order.
-pub(super) fn for_each_blob(
-    db: &[u8],
-    mut f: impl FnMut(u32, &[u8]) -> Result<(), DbError>,
-) -> Result<(), DbError> {
+pub(super) fn for_each_blob(db: &[u8], mut f: impl FnMut(u32, &[u8]) -> Result<(), DbError>) -> Result<(), DbError> {
     if db.len() > MAX_DB_BYTES {
         return Err(error(format!("ndb file is {} bytes, more than {MAX_DB_BYTES}", db.len())));
     }
@@ -64,14 +61,9 @@ pub(super) fn for_each_blob(
         return Err(error(format!("ndb version {version} is not supported")));
     }
     let n_slot_pages = le32(db, 12) as usize;
-    let slots_end = n_slot_pages
-        .checked_mul(SLOT_PAGE)
-        .filter(|&end| end <= db.len() && n_slot_pages > 0)
-        .ok_or_else(|| {
-            error(format!(
-                "ndb declares {n_slot_pages} slot pages, which the {}-byte file cannot hold",
-                db.len()
-            ))
+    let slots_end =
+        n_slot_pages.checked_mul(SLOT_PAGE).filter(|&end| end <= db.len() && n_slot_pages > 0).ok_or_else(|| {
+            error(format!("ndb declares {n_slot_pages} slot pages, which the {}-byte file cannot hold", db.len()))
         })?;
 
     let mut slots = Vec::new();
@@ -93,9 +85,7 @@ pub(super) fn for_each_blob(
             return Err(slot_err("blob starts inside the slot pages"));
         }
         if len < (BLOB_HEADER_LEN + BLOB_TRAILER_LEN) as u64 || start + len > db.len() as u64 {
-            return Err(slot_err(&format!(
-                "blob of {count} blocks at block {first} lies outside the file"
-            )));
+            return Err(slot_err(&format!("blob of {count} blocks at block {first} lies outside the file")));
         }
         // Lossless: both are within the file length.
         slots.push(Slot { pkgidx, start: start as usize, len: len as usize });
@@ -199,9 +189,7 @@ mod tests {
 
     fn check(bytes: &[u8], expected: Result<&str, &str>) {
         let got = read_ndb(bytes)
-            .map(|ps| {
-                ps.iter().map(|p| format!("{}-{}", p.name, p.evr())).collect::<Vec<_>>().join(" ")
-            })
+            .map(|ps| ps.iter().map(|p| format!("{}-{}", p.name, p.evr())).collect::<Vec<_>>().join(" "))
             .map_err(|e| e.to_string());
         assert_eq!(got.as_deref(), expected.map_err(str::to_owned).as_deref());
     }
@@ -238,10 +226,8 @@ mod tests {
         for pages in [0, 2, u32::MAX] {
             let mut bad = good.clone();
             set32(&mut bad, 12, pages);
-            let expected = format!(
-                "Packages.db: ndb declares {pages} slot pages, which the {}-byte file cannot hold",
-                good.len()
-            );
+            let expected =
+                format!("Packages.db: ndb declares {pages} slot pages, which the {}-byte file cannot hold", good.len());
             check(&bad, Err(&expected));
         }
         let mut bad = good.clone();
@@ -257,20 +243,20 @@ mod tests {
             set32(&mut bad, at, v);
             bad
         };
+        check(&edit(slot_field(1, 2), 3), Err("Packages.db: ndb package 2: blob starts inside the slot pages"));
         check(
-            &edit(slot_field(1, 2), 3),
-            Err("Packages.db: ndb package 2: blob starts inside the slot pages"),
+            &edit(slot_field(1, 3), 100_000),
+            Err("Packages.db: ndb package 2: blob of 100000 blocks at block 267 lies outside the file"),
         );
-        check(&edit(slot_field(1, 3), 100_000), Err("Packages.db: ndb package 2: blob of 100000 blocks at block 267 lies outside the file"));
         check(
             &edit(slot_field(1, 3), 1),
             Err("Packages.db: ndb package 2: blob of 1 blocks at block 267 lies outside the file"),
         );
-        check(&edit(slot_field(1, 2), u32::MAX), Err("Packages.db: ndb package 2: blob of 12 blocks at block 4294967295 lies outside the file"));
         check(
-            &edit(slot_field(1, 2), 256),
-            Err("Packages.db: ndb packages 1 and 2 have overlapping blobs"),
+            &edit(slot_field(1, 2), u32::MAX),
+            Err("Packages.db: ndb package 2: blob of 12 blocks at block 4294967295 lies outside the file"),
         );
+        check(&edit(slot_field(1, 2), 256), Err("Packages.db: ndb packages 1 and 2 have overlapping blobs"));
         let blob_at = 267 * BLOCK;
         check(&edit(blob_at, 0), Err("Packages.db: ndb package 2: bad blob magic"));
         check(&edit(blob_at + 4, 7), Err("Packages.db: ndb package 2: blob belongs to package 7"));

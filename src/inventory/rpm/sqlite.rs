@@ -33,10 +33,7 @@ pub(super) fn for_each_blob(
     mut f: impl FnMut(i64, &[u8]) -> Result<(), DbError>,
 ) -> Result<(), DbError> {
     if db.len() > MAX_DB_BYTES {
-        return Err(error(format!(
-            "sqlite database is {} bytes, more than {MAX_DB_BYTES}",
-            db.len()
-        )));
+        return Err(error(format!("sqlite database is {} bytes, more than {MAX_DB_BYTES}", db.len())));
     }
     if db.len() < FILE_HEADER_LEN || !db.starts_with(MAGIC) {
         return Err(error("not a sqlite 3 database"));
@@ -44,10 +41,7 @@ pub(super) fn for_each_blob(
     let wal = wal.filter(|w| !w.is_empty());
     if let Some(wal) = wal {
         if wal.len() > MAX_DB_BYTES {
-            return Err(error(format!(
-                "sqlite wal is {} bytes, more than {MAX_DB_BYTES}",
-                wal.len()
-            )));
+            return Err(error(format!("sqlite wal is {} bytes, more than {MAX_DB_BYTES}", wal.len())));
         }
     }
 
@@ -64,11 +58,7 @@ pub(super) fn for_each_blob(
     // A hostile file could make `Packages` a view over a runaway recursive query; views are
     // disabled by `harden`, and this gives a clear message for the common case.
     let kind: Option<String> = conn
-        .query_row(
-            "SELECT type FROM sqlite_schema WHERE name = 'Packages' COLLATE NOCASE",
-            [],
-            |r| r.get(0),
-        )
+        .query_row("SELECT type FROM sqlite_schema WHERE name = 'Packages' COLLATE NOCASE", [], |r| r.get(0))
         .map(Some)
         .or_else(|e| match e {
             rusqlite::Error::QueryReturnedNoRows => Ok(None),
@@ -81,9 +71,7 @@ pub(super) fn for_each_blob(
         None => return Err(error("sqlite database has no Packages table")),
     }
 
-    let mut stmt = conn
-        .prepare("SELECT hnum, blob FROM Packages ORDER BY hnum")
-        .map_err(sql_error("query"))?;
+    let mut stmt = conn.prepare("SELECT hnum, blob FROM Packages ORDER BY hnum").map_err(sql_error("query"))?;
     let mut rows = stmt.query([]).map_err(sql_error("query"))?;
     while let Some(row) = rows.next().map_err(sql_error("read"))? {
         let hnum: i64 = row.get(0).map_err(sql_error("hnum"))?;
@@ -104,8 +92,7 @@ fn open_in_memory(db: &[u8]) -> Result<Connection, DbError> {
     // index, which an in-memory database cannot have, and reads fail. With no -wal supplied
     // the main file is all there is, so SQLite's copy is marked rollback-mode (1); the
     // caller's bytes are not touched.
-    let version =
-        [db[FORMAT_VERSION_AT], db[FORMAT_VERSION_AT + 1]].map(|v| if v == 2 { 1 } else { v });
+    let version = [db[FORMAT_VERSION_AT], db[FORMAT_VERSION_AT + 1]].map(|v| if v == 2 { 1 } else { v });
     let copy = db[..FORMAT_VERSION_AT].chain(&version[..]).chain(&db[FORMAT_VERSION_AT + 2..]);
     conn.deserialize_read_exact(MAIN_DB, copy, db.len(), true).map_err(sql_error("open"))?;
     Ok(conn)
@@ -121,13 +108,8 @@ fn open_in_memory(db: &[u8]) -> Result<Connection, DbError> {
 /// directory is created with owner-only permissions by `tempfile` and removed when the returned
 /// [`tempfile::TempDir`] is dropped.
 fn open_with_wal(db: &[u8], wal: &[u8]) -> Result<(tempfile::TempDir, Connection), DbError> {
-    let io = |what: &'static str| {
-        move |e: std::io::Error| error(format!("sqlite wal replay: {what}: {e}"))
-    };
-    let dir = tempfile::Builder::new()
-        .prefix("cascade-rpmdb-")
-        .tempdir()
-        .map_err(io("create temporary directory"))?;
+    let io = |what: &'static str| move |e: std::io::Error| error(format!("sqlite wal replay: {what}: {e}"));
+    let dir = tempfile::Builder::new().prefix("cascade-rpmdb-").tempdir().map_err(io("create temporary directory"))?;
     let path = dir.path().join("rpmdb.sqlite");
     std::fs::write(&path, db).map_err(io("write database copy"))?;
     std::fs::write(dir.path().join("rpmdb.sqlite-wal"), wal).map_err(io("write wal copy"))?;
@@ -178,15 +160,13 @@ mod tests {
 
     #[test]
     fn schema_checked() {
-        check_error(
-            &database("CREATE TABLE Other (x)"),
-            "rpmdb.sqlite: sqlite database has no Packages table",
-        );
+        check_error(&database("CREATE TABLE Other (x)"), "rpmdb.sqlite: sqlite database has no Packages table");
         check_error(
             &database("CREATE TABLE t (hnum, blob); CREATE VIEW Packages AS SELECT * FROM t"),
             "rpmdb.sqlite: sqlite Packages is a view, not a table",
         );
-        let db = database("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY, blob); INSERT INTO Packages VALUES (1, 'text')");
+        let db =
+            database("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY, blob); INSERT INTO Packages VALUES (1, 'text')");
         check_error(&db, "rpmdb.sqlite: sqlite row 1: blob is not a blob");
     }
 

@@ -291,13 +291,14 @@ pub fn write_docker_archive(out: &Path, image: &TestImage, repo_tag: &str) {
     }
     let manifest = json!([{ "Config": config_name, "RepoTags": [repo_tag], "Layers": layer_names }]);
     add("manifest.json", &serde_json::to_vec(&manifest).expect("manifest"));
-    drop(add);
     b.finish().expect("finish archive");
 }
 
 /// A dpkg status paragraph for an installed package.
 pub fn dpkg_paragraph(name: &str, version: &str, arch: &str, source: Option<&str>) -> String {
-    let mut p = format!("Package: {name}\nStatus: install ok installed\nPriority: optional\nArchitecture: {arch}\nVersion: {version}\n");
+    let mut p = format!(
+        "Package: {name}\nStatus: install ok installed\nPriority: optional\nArchitecture: {arch}\nVersion: {version}\n"
+    );
     if let Some(s) = source {
         p.push_str(&format!("Source: {s}\n"));
     }
@@ -311,7 +312,8 @@ pub fn apk_paragraph(name: &str, version: &str, arch: &str, origin: &str) -> Str
 }
 
 pub const DEBIAN_OS_RELEASE: &str = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nVERSION=\"12 (bookworm)\"\nVERSION_CODENAME=bookworm\nID=debian\n";
-pub const ALPINE_OS_RELEASE: &str = "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.19.1\nPRETTY_NAME=\"Alpine Linux v3.19\"\n";
+pub const ALPINE_OS_RELEASE: &str =
+    "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.19.1\nPRETTY_NAME=\"Alpine Linux v3.19\"\n";
 pub const UBI_OS_RELEASE: &str = "NAME=\"Red Hat Enterprise Linux\"\nVERSION=\"9.4 (Plow)\"\nID=\"rhel\"\nID_LIKE=\"fedora\"\nVERSION_ID=\"9.4\"\nPRETTY_NAME=\"Red Hat Enterprise Linux 9.4 (Plow)\"\n";
 
 /// One rpm header's worth of fields for an rpmdb.sqlite fixture.
