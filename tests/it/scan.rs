@@ -8,7 +8,7 @@ use std::process::Output;
 use serde_json::Value;
 
 use crate::support::image::*;
-use crate::support::registry::TestRegistry;
+use crate::support::registry::{TestRegistry, TOKEN_PASSWORD, TOKEN_USER};
 
 /// A scratch directory with its own database and HOME (so no real docker config is read).
 struct Workspace {
@@ -25,11 +25,11 @@ impl Workspace {
     }
 
     fn cascade(&self, args: &[&str]) -> Output {
-        self.cascade_with(None, args)
+        self.cascade_with(None, &[], args)
     }
 
     /// Runs the binary, optionally under an address-space cap (bytes) via `prlimit`.
-    fn cascade_with(&self, memory_cap: Option<u64>, args: &[&str]) -> Output {
+    fn cascade_with(&self, memory_cap: Option<u64>, env: &[(&str, &str)], args: &[&str]) -> Output {
         let bin = env!("CARGO_BIN_EXE_cascade");
         let mut cmd = match memory_cap {
             Some(cap) => {
@@ -46,6 +46,7 @@ impl Workspace {
             .env_remove("CASCADE_REGISTRY_CREDENTIALS")
             .env_remove("CASCADE_CONFIG")
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .current_dir(self.dir.path())
             .output()
             .expect("run cascade")
@@ -464,7 +465,7 @@ fn scan_hostile(ws: &Workspace, name: &str, layer: Layer, config: Option<&str>) 
     }
     args.push(format!("oci-dir:{}", dir.display()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = ws.cascade_with(Some(MEMORY_CAP), &args);
+    let out = ws.cascade_with(Some(MEMORY_CAP), &[], &args);
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     assert_eq!(out.status.code(), Some(1), "{name}: expected a clean failure, got {:?}: {stderr}", out.status);
     let list = ws.cascade(&["images", "list"]);
@@ -587,4 +588,43 @@ fn a_blob_that_does_not_match_its_digest_is_never_used() {
     let report = ws.scan_json(&[&format!("oci-dir:{}", layout.display())]);
     assert_eq!(report["layers"][2]["cached"], false);
     assert_eq!(rows(&report), debian_expected());
+}
+
+#[test]
+fn basic_auth_credentials_come_from_the_environment() {
+    let registry = TestRegistry::with_htpasswd("scanner", "s3cret:pass");
+    push_image(&registry, "private/debian", "bookworm", &debian_image());
+    let ws = Workspace::new();
+    let reference = format!("{}/private/debian:bookworm", registry.host());
+
+    let out = ws.cascade(&["scan", &reference]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unauthorized") && err.contains(&registry.host()), "{err}");
+
+    let credentials = format!("{}=scanner:s3cret:pass", registry.host());
+    let out = ws.cascade_with(
+        None,
+        &[("CASCADE_REGISTRY_CREDENTIALS", &credentials)],
+        &["scan", "--format", "json", &reference],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(rows(&report), debian_expected());
+}
+
+#[test]
+fn bearer_token_flow_with_credentials_from_docker_config() {
+    use base64::Engine as _;
+    let registry = TestRegistry::with_token_auth();
+    push_image(&registry, "private/alpine", "3.19", &debian_image());
+    let ws = Workspace::new();
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{TOKEN_USER}:{TOKEN_PASSWORD}"));
+    let config = serde_json::json!({ "auths": { registry.host(): { "auth": auth } } });
+    std::fs::create_dir_all(ws.path(".docker")).expect("mkdir .docker");
+    std::fs::write(ws.path(".docker/config.json"), config.to_string()).expect("write docker config");
+    let before = registry.token_requests();
+    let report = ws.scan_json(&[&format!("{}/private/alpine:3.19", registry.host())]);
+    assert_eq!(rows(&report), debian_expected());
+    assert!(registry.token_requests() > before, "the token endpoint was asked for a token");
 }
