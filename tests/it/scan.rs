@@ -628,3 +628,20 @@ fn bearer_token_flow_with_credentials_from_docker_config() {
     assert_eq!(rows(&report), debian_expected());
     assert!(registry.token_requests() > before, "the token endpoint was asked for a token");
 }
+
+#[test]
+fn an_image_without_os_files_is_reported_unidentified_not_guessed() {
+    let ws = Workspace::new();
+    let layout = ws.path("layout");
+    let image = TestImage::new(vec![LayerBuilder::new()
+        .file("var/lib/dpkg/status", dpkg_paragraph("tool", "1.0-1", "amd64", None).as_bytes())
+        .build(Compression::Gzip)]);
+    write_oci_dir(&layout, &image, "x");
+    let report = ws.scan_json(&[&format!("oci-dir:{}", layout.display())]);
+    assert_eq!(report["os"], Value::Null);
+    assert_eq!(rows(&report), vec![row("tool", "1.0-1", "amd64", "tool", "1.0-1", "dpkg", 0)]);
+    let warnings = report["warnings"].to_string();
+    assert!(warnings.contains("no OS identified"), "{warnings}");
+    let table = ws.cascade(&["scan", &format!("oci-dir:{}", layout.display())]);
+    assert!(String::from_utf8_lossy(&table.stdout).contains("os:       unidentified"));
+}
