@@ -13,6 +13,13 @@ pub const WANTED_FILES: &[&str] = &[
     "etc/alpine-release",
     "etc/redhat-release",
     "etc/system-release",
+    "etc/system-release-cpe",
+    // What etc/redhat-release and etc/system-release are symlinks to on the RHEL family
+    "etc/centos-release",
+    "etc/rocky-release",
+    "etc/almalinux-release",
+    "etc/oracle-release",
+    "etc/fedora-release",
     "etc/apk/repositories",
     // dpkg (the distroless `status.d/` directory is in WANTED_DIRS)
     "var/lib/dpkg/status",

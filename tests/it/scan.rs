@@ -645,3 +645,19 @@ fn an_image_without_os_files_is_reported_unidentified_not_guessed() {
     let table = ws.cascade(&["scan", &format!("oci-dir:{}", layout.display())]);
     assert!(String::from_utf8_lossy(&table.stdout).contains("os:       unidentified"));
 }
+
+#[test]
+fn release_files_behind_symlinks_identify_the_os() {
+    let ws = Workspace::new();
+    let layout = ws.path("layout");
+    // No os-release: etc/redhat-release is a symlink to the vendor's file, as on Rocky 8.
+    let image = TestImage::new(vec![LayerBuilder::new()
+        .file("etc/rocky-release", b"Rocky Linux release 8.4 (Green Obsidian)\n")
+        .symlink("etc/redhat-release", "rocky-release")
+        .symlink("etc/system-release", "rocky-release")
+        .build(Compression::Gzip)]);
+    write_oci_dir(&layout, &image, "x");
+    let report = ws.scan_json(&[&format!("oci-dir:{}", layout.display())]);
+    assert_eq!(report["os"]["distro"], "rocky");
+    assert_eq!(report["os"]["release"], "8");
+}
