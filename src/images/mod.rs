@@ -230,6 +230,10 @@ impl Source {
             variant: config.variant.clone(),
             os_version: None,
         };
+        if index_digest.is_none() && (platform.os != wanted.os || platform.architecture != wanted.architecture) {
+            // A single-platform image is scanned as what it is; say so when that differs.
+            tracing::warn!(wanted = %wanted, found = %platform, "image is single-platform and not the requested platform");
+        }
         let reference = match self {
             Source::Registry { reference, .. } => reference.to_string(),
             Source::Archive(a) => a.describe(),
