@@ -167,3 +167,69 @@ fn read_packages(view: &FileView) -> Result<Vec<Package>, InventoryError> {
     }
     Ok(packages)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::Ecosystem;
+    use crate::layers::{Entry, EntryKind};
+
+    fn status(packages: &[(&str, &str)]) -> LayerExtract {
+        let text: String = packages
+            .iter()
+            .map(|(n, v)| format!("Package: {n}\nStatus: install ok installed\nArchitecture: amd64\nVersion: {v}\n\n"))
+            .collect();
+        LayerExtract {
+            entries: vec![Entry { path: DPKG_STATUS.into(), kind: EntryKind::File(text.into_bytes()) }],
+            ..LayerExtract::default()
+        }
+    }
+
+    fn layer(n: u8) -> Digest {
+        Digest::sha256_of(&[n])
+    }
+
+    #[test]
+    fn packages_keep_the_layer_that_introduced_their_version() {
+        let mut builder = InventoryBuilder::new();
+        builder.add_layer(layer(0), status(&[("a", "1"), ("b", "1")])).unwrap();
+        // A layer that does not touch the database changes nothing.
+        builder
+            .add_layer(
+                layer(1),
+                LayerExtract {
+                    entries: vec![Entry {
+                        path: "etc/debian_version".into(),
+                        kind: EntryKind::File(b"12.5\n".to_vec()),
+                    }],
+                    ..LayerExtract::default()
+                },
+            )
+            .unwrap();
+        builder.add_layer(layer(2), status(&[("a", "1"), ("b", "2"), ("c", "1")])).unwrap();
+        let inventory = builder.finish().unwrap();
+        let got: Vec<(&str, &str, Digest)> = inventory
+            .packages
+            .iter()
+            .map(|p| (p.package.name.as_str(), p.package.version.as_str(), p.layer.clone()))
+            .collect();
+        assert_eq!(got, vec![("a", "1", layer(0)), ("b", "2", layer(2)), ("c", "1", layer(2))]);
+        assert_eq!(inventory.os.as_ref().map(|o| o.distro.as_str()), Some("debian"));
+        assert!(inventory.packages.iter().all(|p| p.package.ecosystem == Ecosystem::Dpkg));
+    }
+
+    #[test]
+    fn package_database_paths() {
+        for (path, expected) in [
+            ("var/lib/dpkg/status", true),
+            ("var/lib/dpkg/status.d/base-files", true),
+            ("lib/apk/db/installed", true),
+            ("usr/lib/sysimage/rpm/rpmdb.sqlite-wal", true),
+            ("var/lib/rpm/Packages", true),
+            ("etc/os-release", false),
+            ("var/lib/rpmstate", false),
+        ] {
+            assert_eq!(is_package_db(path), expected, "{path}");
+        }
+    }
+}
