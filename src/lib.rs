@@ -36,6 +36,10 @@
 pub mod config;
 pub mod telemetry;
 
+pub mod advisories;
+pub mod feeds;
+pub mod mail;
+
 pub mod images;
 pub mod inventory;
 pub mod layers;

@@ -1,0 +1,7 @@
+//! PLACEHOLDER (being written).
+use super::{FormatError, ParseContext, ParseSummary, Format};
+use crate::advisories::Advisory;
+
+pub fn parse(_bytes: &[u8], _ctx: &ParseContext, _sink: &mut dyn FnMut(Advisory)) -> Result<ParseSummary, FormatError> {
+    Err(FormatError::new(Format::UsnDatabase, "parser not written yet"))
+}
