@@ -17,6 +17,7 @@
 //!
 //! - [`config`]: built-in defaults, `cascade.toml`, `CASCADE_*` environment variables.
 //! - [`telemetry`]: tracing setup (`RUST_LOG`, `RUST_LOG_FORMAT=json`).
+//! - [`http`]: retry and backoff rules shared by the HTTP clients.
 //! - [`images`]: image references, digests, manifest types and the image sources.
 //! - [`layers`]: the streaming layer reader and its limits; pure over a `Read`.
 //! - [`inventory`]: overlay of layer extracts, OS detection, package database parsers; no IO.
@@ -34,6 +35,7 @@
 //! - When nothing identifies an image's OS, the inventory says so; it never guesses.
 
 pub mod config;
+pub mod http;
 pub mod telemetry;
 
 pub mod advisories;
