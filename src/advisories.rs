@@ -177,6 +177,59 @@ impl Severity {
     }
 }
 
+/// What one ingest changed in the store, for correlation and notifications to act on.
+/// The full list of changes is read back with `Store::changes(ingest_id)`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ChangeSet {
+    pub feed: String,
+    /// None when nothing was ingested (the document was not modified).
+    pub ingest_id: Option<i64>,
+    pub n_advisories: u64,
+    pub n_added: u64,
+    pub n_changed: u64,
+    pub n_withdrawn: u64,
+    /// Records the parser skipped (logged with their reasons).
+    pub n_skipped: u64,
+    /// The (distro, release, package) keys any added, changed or withdrawn entry touched.
+    pub touched: std::collections::BTreeSet<PackageKey>,
+}
+
+impl ChangeSet {
+    pub fn is_empty(&self) -> bool {
+        self.n_added == 0 && self.n_changed == 0 && self.n_withdrawn == 0
+    }
+}
+
+/// Where an affected entry applies: the index correlation looks images up by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct PackageKey {
+    pub distro: String,
+    pub release: String,
+    pub package: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeKind {
+    Added,
+    Changed,
+    Withdrawn,
+}
+
+/// One entry of a change set: the entry's identity and its state before and after.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    pub change: ChangeKind,
+    pub advisory_id: String,
+    pub key: PackageKey,
+    pub kind: PackageKind,
+    pub module: Option<String>,
+    /// (status, fixed version) before; None for added entries.
+    pub before: Option<(Status, Option<String>)>,
+    /// (status, fixed version) after; None for withdrawn entries.
+    pub after: Option<(Status, Option<String>)>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

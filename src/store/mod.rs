@@ -1,6 +1,9 @@
 //! The SQLite store: the only module that speaks SQL. Opens the database in WAL mode, applies
 //! the numbered migrations from `schema/` on start-up, and offers a narrow API (layer cache,
-//! config cache, image inventories) so that another backend can stand in later.
+//! config cache, image inventories here; advisories, change sets and feed health in
+//! `advisories.rs`) so that another backend can stand in later.
+
+mod advisories;
 
 use std::path::Path;
 
@@ -11,8 +14,13 @@ use crate::images::ResolvedImage;
 use crate::inventory::{Ecosystem, InstalledPackage, Inventory, Package};
 use crate::layers::{Entry, EntryKind, LayerExtract, EXTRACTOR_VERSION};
 
+pub use advisories::{FeedHealth, IngestError, IngestMeta, IngestScope, SourceKind, StoredAdvisory, StoredAffected};
+
 /// Migrations in order; `PRAGMA user_version` records how many have been applied.
-const MIGRATIONS: &[(&str, &str)] = &[("0001_init.sql", include_str!("../../schema/0001_init.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init.sql", include_str!("../../schema/0001_init.sql")),
+    ("0002_advisories.sql", include_str!("../../schema/0002_advisories.sql")),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

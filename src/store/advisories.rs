@@ -1,0 +1,939 @@
+//! Advisory storage: one ingest replaces a feed's data (or, for mail, the advisories it
+//! carries) in one transaction and records its change set; feed health; mail entries linked
+//! to feed entries. SQL stays here; parsing stays in `feeds` and `mail`.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+
+use rusqlite::{params, OptionalExtension, Transaction};
+
+use super::{sql, Store, StoreError};
+use crate::advisories::{Advisory, Affected, Change, ChangeKind, ChangeSet, PackageKey, PackageKind, Status};
+use crate::feeds::formats::{FormatError, ParseSummary};
+use crate::inventory::Ecosystem;
+
+/// Which stored entries an ingest replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IngestScope {
+    /// The document is the feed's whole data: entries it no longer carries are withdrawn.
+    WholeFeed,
+    /// The document adds to the feed (mail): only the advisories it carries are replaced.
+    Advisories,
+}
+
+/// Where a feed's data comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    Feed,
+    Mail,
+}
+
+impl SourceKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Feed => "feed",
+            SourceKind::Mail => "mail",
+        }
+    }
+}
+
+/// Provenance and mode of one ingest.
+#[derive(Debug, Clone)]
+pub struct IngestMeta<'a> {
+    pub feed: &'a str,
+    pub format: &'a str,
+    pub source: SourceKind,
+    pub scope: IngestScope,
+    pub url: Option<&'a str>,
+    pub document_url: Option<&'a str>,
+    /// RFC 3339 UTC time the document was fetched (or read).
+    pub fetched_at: &'a str,
+    /// Conditional-GET validators of the fetched document, kept for the next fetch.
+    pub etag: Option<&'a str>,
+    pub last_modified: Option<&'a str>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Format(#[from] FormatError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A feed's health as `feeds list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedHealth {
+    pub name: String,
+    pub format: String,
+    pub source: String,
+    pub url: Option<String>,
+    pub last_attempt: Option<String>,
+    pub last_success: Option<String>,
+    pub last_error: Option<String>,
+    pub n_advisories: i64,
+    pub n_affected: i64,
+}
+
+/// Entry identity and value hashed to 64 bits each, so that diffing a feed of half a million
+/// entries keeps ~24 bytes per entry in memory. (A collision between two different keys of one
+/// feed, odds around 1e-8 at that size, would show up as a spurious change.)
+fn key_hash(advisory_id: &str, a: &AffectedRef<'_>) -> u64 {
+    let mut h = DefaultHasher::new();
+    (advisory_id, a.distro, a.release, a.package, a.kind, a.module).hash(&mut h);
+    h.finish()
+}
+
+fn value_hash(status: &str, fixed: Option<&str>, scheme: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    (status, fixed, scheme).hash(&mut h);
+    h.finish()
+}
+
+/// The identity columns of an affected entry, borrowed.
+struct AffectedRef<'a> {
+    distro: &'a str,
+    release: &'a str,
+    package: &'a str,
+    kind: &'a str,
+    module: Option<&'a str>,
+}
+
+impl<'a> From<&'a Affected> for AffectedRef<'a> {
+    fn from(a: &'a Affected) -> Self {
+        AffectedRef {
+            distro: &a.distro,
+            release: &a.release,
+            package: &a.package,
+            kind: a.kind.as_str(),
+            module: a.module.as_deref(),
+        }
+    }
+}
+
+/// A stored entry as the diff sees it.
+#[derive(Clone, Copy)]
+struct Previous {
+    row_id: i64,
+    value: u64,
+}
+
+/// The state of one running ingest.
+struct Ingest<'t> {
+    tx: &'t Transaction<'t>,
+    feed: String,
+    ingest_id: i64,
+    previous: HashMap<u64, Previous>,
+    /// Keys written by this ingest, with the value written (duplicates: last one wins).
+    seen: HashMap<u64, Previous>,
+    changes: ChangeSet,
+    failure: Option<StoreError>,
+    meta_document_url: Option<String>,
+    fetched_at: String,
+}
+
+impl Store {
+    /// Runs `parse` and stores what it emits as the feed's new data, in one transaction.
+    /// A parse or store failure rolls everything back: the previous data stays as it was.
+    /// Health is not touched here; see [`Store::record_feed_success`] and
+    /// [`Store::record_feed_failure`].
+    pub fn ingest(
+        &mut self,
+        meta: &IngestMeta<'_>,
+        parse: impl FnOnce(&mut dyn FnMut(Advisory)) -> Result<ParseSummary, FormatError>,
+    ) -> Result<ChangeSet, IngestError> {
+        let tx = self.conn.transaction().map_err(sql("starting an ingest"))?;
+        ensure_feed(&tx, meta)?;
+        tx.execute(
+            "INSERT INTO ingests (feed, document_url, fetched_at, n_advisories, n_added, n_changed, n_withdrawn)
+             VALUES (?1, ?2, ?3, 0, 0, 0, 0)",
+            params![meta.feed, meta.document_url, meta.fetched_at],
+        )
+        .map_err(sql("starting an ingest"))?;
+        let ingest_id = tx.last_insert_rowid();
+        let mut ingest = Ingest {
+            tx: &tx,
+            feed: meta.feed.to_string(),
+            ingest_id,
+            previous: HashMap::new(),
+            seen: HashMap::new(),
+            changes: ChangeSet { feed: meta.feed.to_string(), ingest_id: Some(ingest_id), ..ChangeSet::default() },
+            failure: None,
+            meta_document_url: meta.document_url.map(str::to_string),
+            fetched_at: meta.fetched_at.to_string(),
+        };
+        let summary = match meta.scope {
+            IngestScope::WholeFeed => {
+                ingest.load_previous(None)?;
+                ingest.delete_feed_metadata()?;
+                let summary = parse(&mut |advisory| ingest.write(advisory))?;
+                if let Some(e) = ingest.failure.take() {
+                    return Err(e.into());
+                }
+                summary
+            }
+            IngestScope::Advisories => {
+                let mut advisories = Vec::new();
+                let summary = parse(&mut |a| advisories.push(a))?;
+                let ids: HashSet<&str> = advisories.iter().map(|a| a.id.as_str()).collect();
+                ingest.load_previous(Some(&ids))?;
+                ingest.delete_advisory_metadata(&ids)?;
+                for advisory in advisories {
+                    ingest.write(advisory);
+                }
+                if let Some(e) = ingest.failure.take() {
+                    return Err(e.into());
+                }
+                summary
+            }
+        };
+        ingest.withdraw_unseen()?;
+        let mut changes = ingest.finish(summary)?;
+        link_mail_entries(&tx)?;
+        tx.commit().map_err(sql("committing an ingest"))?;
+        changes.ingest_id = Some(ingest_id);
+        Ok(changes)
+    }
+
+    /// The changes of one ingest: added entries (still present), changed and withdrawn ones.
+    pub fn changes(&self, ingest_id: i64) -> Result<Vec<Change>, StoreError> {
+        let mut out = Vec::new();
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT advisory_id, distro, release, package, kind, module, status, fixed_version
+                 FROM affected WHERE added_in = ?1 ORDER BY advisory_id, distro, release, package",
+            )
+            .map_err(sql("reading a change set"))?;
+        let rows = stmt
+            .query_map([ingest_id], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                    r.get::<_, String>(6)?,
+                    r.get::<_, Option<String>>(7)?,
+                ))
+            })
+            .map_err(sql("reading a change set"))?;
+        for row in rows {
+            let (advisory_id, distro, release, package, kind, module, status, fixed) =
+                row.map_err(sql("reading a change set"))?;
+            out.push(Change {
+                change: ChangeKind::Added,
+                advisory_id,
+                key: PackageKey { distro, release, package },
+                kind: parse_kind(&kind)?,
+                module,
+                before: None,
+                after: Some((parse_status(&status)?, fixed)),
+            });
+        }
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT change, advisory_id, distro, release, package, kind, module,
+                        old_status, old_fixed, new_status, new_fixed
+                 FROM affected_changes WHERE ingest_id = ?1 ORDER BY rowid",
+            )
+            .map_err(sql("reading a change set"))?;
+        let rows = stmt
+            .query_map([ingest_id], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, Option<String>>(6)?,
+                    r.get::<_, String>(7)?,
+                    r.get::<_, Option<String>>(8)?,
+                    r.get::<_, Option<String>>(9)?,
+                    r.get::<_, Option<String>>(10)?,
+                ))
+            })
+            .map_err(sql("reading a change set"))?;
+        for row in rows {
+            let (
+                change,
+                advisory_id,
+                distro,
+                release,
+                package,
+                kind,
+                module,
+                old_status,
+                old_fixed,
+                new_status,
+                new_fixed,
+            ) = row.map_err(sql("reading a change set"))?;
+            let after = match new_status {
+                Some(s) => Some((parse_status(&s)?, new_fixed)),
+                None => None,
+            };
+            out.push(Change {
+                change: if change == "changed" { ChangeKind::Changed } else { ChangeKind::Withdrawn },
+                advisory_id,
+                key: PackageKey { distro, release, package },
+                kind: parse_kind(&kind)?,
+                module,
+                before: Some((parse_status(&old_status)?, old_fixed)),
+                after,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The stored entries of an advisory id across feeds (tests and `affected` use this).
+    pub fn affected_entries(&self, advisory_id: &str) -> Result<Vec<StoredAffected>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT a.feed, a.advisory_id, a.distro, a.release, a.package, a.kind, a.status, a.fixed_version,
+                        a.scheme, a.module, l.feed, l.advisory_id
+                 FROM affected a LEFT JOIN affected l ON l.id = a.linked_to
+                 WHERE a.advisory_id = ?1
+                    OR a.advisory_id IN (SELECT advisory_id FROM advisory_aliases WHERE alias = ?1)
+                 ORDER BY a.feed, a.advisory_id, a.distro, a.release, a.package",
+            )
+            .map_err(sql("reading affected entries"))?;
+        let rows = stmt
+            .query_map([advisory_id], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, String>(6)?,
+                    r.get::<_, Option<String>>(7)?,
+                    r.get::<_, String>(8)?,
+                    r.get::<_, Option<String>>(9)?,
+                    r.get::<_, Option<String>>(10)?,
+                    r.get::<_, Option<String>>(11)?,
+                ))
+            })
+            .map_err(sql("reading affected entries"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (feed, advisory_id, distro, release, package, kind, status, fixed, scheme, module, lfeed, ladv) =
+                row.map_err(sql("reading affected entries"))?;
+            out.push(StoredAffected {
+                feed,
+                advisory_id,
+                affected: Affected {
+                    distro,
+                    release,
+                    package,
+                    kind: parse_kind(&kind)?,
+                    status: parse_status(&status)?,
+                    fixed_version: fixed,
+                    scheme: Ecosystem::parse(&scheme)
+                        .ok_or_else(|| StoreError::Corrupt(format!("affected entry has scheme {scheme}")))?,
+                    module,
+                },
+                linked_to: lfeed.zip(ladv),
+            });
+        }
+        Ok(out)
+    }
+
+    /// The stored metadata of an advisory from one feed, with its aliases.
+    pub fn advisory(&self, feed: &str, id: &str) -> Result<Option<StoredAdvisory>, StoreError> {
+        let head = self
+            .conn
+            .query_row(
+                "SELECT title, severity, published, modified, url, document_url, fetched_at
+                 FROM advisories WHERE feed = ?1 AND id = ?2",
+                params![feed, id],
+                |r| {
+                    Ok(StoredAdvisory {
+                        feed: feed.to_string(),
+                        id: id.to_string(),
+                        aliases: Vec::new(),
+                        title: r.get(0)?,
+                        severity: r.get(1)?,
+                        published: r.get(2)?,
+                        modified: r.get(3)?,
+                        url: r.get(4)?,
+                        document_url: r.get(5)?,
+                        fetched_at: r.get(6)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(sql("reading an advisory"))?;
+        let Some(mut advisory) = head else { return Ok(None) };
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT alias FROM advisory_aliases WHERE feed = ?1 AND advisory_id = ?2 AND alias != ?2 ORDER BY alias",
+            )
+            .map_err(sql("reading an advisory"))?;
+        advisory.aliases = stmt
+            .query_map(params![feed, id], |r| r.get(0))
+            .map_err(sql("reading an advisory"))?
+            .collect::<Result<_, _>>()
+            .map_err(sql("reading an advisory"))?;
+        Ok(Some(advisory))
+    }
+
+    /// Conditional-GET validators from the feed's last successful fetch.
+    pub fn feed_validators(&self, feed: &str) -> Result<(Option<String>, Option<String>), StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT etag, last_modified FROM feeds WHERE name = ?1", [feed], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .map_err(sql("reading feed validators"))?
+            .unwrap_or((None, None)))
+    }
+
+    /// Records a successful sync (an ingest or a 304), with the validators for the next one.
+    pub fn record_feed_success(&self, meta: &IngestMeta<'_>, at: &str) -> Result<(), StoreError> {
+        ensure_feed(&self.conn, meta)?;
+        self.conn
+            .execute(
+                "UPDATE feeds SET last_attempt = ?2, last_success = ?2, last_error = NULL, url = ?3,
+                        etag = coalesce(?4, etag), last_modified = coalesce(?5, last_modified),
+                        n_advisories = (SELECT count(*) FROM advisories WHERE feed = ?1),
+                        n_affected = (SELECT count(*) FROM affected WHERE feed = ?1)
+                 WHERE name = ?1",
+                params![meta.feed, at, meta.url, meta.etag, meta.last_modified],
+            )
+            .map(|_| ())
+            .map_err(sql("recording feed health"))
+    }
+
+    /// Records a failed sync; the feed's data is untouched.
+    pub fn record_feed_failure(&self, meta: &IngestMeta<'_>, at: &str, error: &str) -> Result<(), StoreError> {
+        ensure_feed(&self.conn, meta)?;
+        self.conn
+            .execute(
+                "UPDATE feeds SET last_attempt = ?2, last_error = ?3, url = coalesce(?4, url) WHERE name = ?1",
+                params![meta.feed, at, error, meta.url],
+            )
+            .map(|_| ())
+            .map_err(sql("recording feed health"))
+    }
+
+    pub fn feed_health(&self) -> Result<Vec<FeedHealth>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT name, format, source, url, last_attempt, last_success, last_error, n_advisories, n_affected
+                 FROM feeds ORDER BY name",
+            )
+            .map_err(sql("reading feed health"))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(FeedHealth {
+                    name: r.get(0)?,
+                    format: r.get(1)?,
+                    source: r.get(2)?,
+                    url: r.get(3)?,
+                    last_attempt: r.get(4)?,
+                    last_success: r.get(5)?,
+                    last_error: r.get(6)?,
+                    n_advisories: r.get(7)?,
+                    n_affected: r.get(8)?,
+                })
+            })
+            .map_err(sql("reading feed health"))?;
+        rows.collect::<Result<_, _>>().map_err(sql("reading feed health"))
+    }
+}
+
+/// An affected entry as stored, with the feed entry it is linked to (mail entries only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAffected {
+    pub feed: String,
+    pub advisory_id: String,
+    pub affected: Affected,
+    /// (feed, advisory id) of the feed entry that carries the same issue and package.
+    pub linked_to: Option<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAdvisory {
+    pub feed: String,
+    pub id: String,
+    pub aliases: Vec<String>,
+    pub title: Option<String>,
+    pub severity: Option<String>,
+    pub published: Option<String>,
+    pub modified: Option<String>,
+    pub url: Option<String>,
+    pub document_url: Option<String>,
+    pub fetched_at: String,
+}
+
+fn parse_kind(s: &str) -> Result<PackageKind, StoreError> {
+    PackageKind::parse(s).ok_or_else(|| StoreError::Corrupt(format!("affected entry has package kind {s}")))
+}
+
+fn parse_status(s: &str) -> Result<Status, StoreError> {
+    Status::parse(s).ok_or_else(|| StoreError::Corrupt(format!("affected entry has status {s}")))
+}
+
+fn ensure_feed(conn: &rusqlite::Connection, meta: &IngestMeta<'_>) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO feeds (name, format, source, url) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (name) DO UPDATE SET format = excluded.format, source = excluded.source",
+        params![meta.feed, meta.format, meta.source.as_str(), meta.url],
+    )
+    .map(|_| ())
+    .map_err(sql("registering a feed"))
+}
+
+/// Points every mail entry at a feed entry for the same (distro, release, package) whose
+/// advisory shares an identifier with the mail's (its own id or an alias), or clears it.
+fn link_mail_entries(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE affected SET linked_to = (
+             SELECT f.id FROM advisory_aliases ma
+             JOIN advisory_aliases fa ON fa.alias = ma.alias AND fa.feed != ma.feed
+             JOIN feeds ff ON ff.name = fa.feed AND ff.source = 'feed'
+             JOIN affected f ON f.feed = fa.feed AND f.advisory_id = fa.advisory_id
+             WHERE ma.feed = affected.feed AND ma.advisory_id = affected.advisory_id
+               AND f.distro = affected.distro AND f.release = affected.release AND f.package = affected.package
+             ORDER BY f.id LIMIT 1)
+         WHERE feed IN (SELECT name FROM feeds WHERE source = 'mail')",
+        [],
+    )
+    .map(|_| ())
+    .map_err(sql("linking mail entries to feed entries"))
+}
+
+impl Ingest<'_> {
+    /// Loads the stored entries this ingest may replace: the whole feed, or the given
+    /// advisories.
+    fn load_previous(&mut self, advisories: Option<&HashSet<&str>>) -> Result<(), StoreError> {
+        let mut stmt = self
+            .tx
+            .prepare(
+                "SELECT id, advisory_id, distro, release, package, kind, module, status, fixed_version, scheme
+                 FROM affected WHERE feed = ?1",
+            )
+            .map_err(sql("reading a feed's entries"))?;
+        let mut rows = stmt.query([&self.feed]).map_err(sql("reading a feed's entries"))?;
+        while let Some(r) = rows.next().map_err(sql("reading a feed's entries"))? {
+            let advisory_id: String = r.get(1).map_err(sql("reading a feed's entries"))?;
+            if advisories.is_some_and(|set| !set.contains(advisory_id.as_str())) {
+                continue;
+            }
+            let get = |i| r.get::<_, String>(i).map_err(sql("reading a feed's entries"));
+            let module: Option<String> = r.get(6).map_err(sql("reading a feed's entries"))?;
+            let fixed: Option<String> = r.get(8).map_err(sql("reading a feed's entries"))?;
+            let (distro, release, package, kind, status, scheme) =
+                (get(2)?, get(3)?, get(4)?, get(5)?, get(7)?, get(9)?);
+            let key = key_hash(
+                &advisory_id,
+                &AffectedRef {
+                    distro: &distro,
+                    release: &release,
+                    package: &package,
+                    kind: &kind,
+                    module: module.as_deref(),
+                },
+            );
+            let row_id: i64 = r.get(0).map_err(sql("reading a feed's entries"))?;
+            self.previous.insert(key, Previous { row_id, value: value_hash(&status, fixed.as_deref(), &scheme) });
+        }
+        Ok(())
+    }
+
+    fn delete_feed_metadata(&self) -> Result<(), StoreError> {
+        self.tx.execute("DELETE FROM advisories WHERE feed = ?1", [&self.feed]).map_err(sql("replacing advisories"))?;
+        self.tx
+            .execute("DELETE FROM advisory_aliases WHERE feed = ?1", [&self.feed])
+            .map_err(sql("replacing advisories"))?;
+        Ok(())
+    }
+
+    fn delete_advisory_metadata(&self, ids: &HashSet<&str>) -> Result<(), StoreError> {
+        for id in ids {
+            self.tx
+                .execute("DELETE FROM advisories WHERE feed = ?1 AND id = ?2", params![self.feed, id])
+                .map_err(sql("replacing advisories"))?;
+            self.tx
+                .execute("DELETE FROM advisory_aliases WHERE feed = ?1 AND advisory_id = ?2", params![self.feed, id])
+                .map_err(sql("replacing advisories"))?;
+        }
+        Ok(())
+    }
+
+    /// The sink: records the first failure and ignores what follows it.
+    fn write(&mut self, advisory: Advisory) {
+        if self.failure.is_some() {
+            return;
+        }
+        if let Err(e) = self.write_advisory(&advisory) {
+            self.failure = Some(e);
+        }
+    }
+
+    fn write_advisory(&mut self, a: &Advisory) -> Result<(), StoreError> {
+        self.changes.n_advisories += 1;
+        self.tx
+            .prepare_cached(
+                "INSERT OR REPLACE INTO advisories
+                     (feed, id, title, severity, published, modified, url, document_url, fetched_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    self.feed,
+                    a.id,
+                    a.title,
+                    a.severity.map(|s| s.as_str()),
+                    a.published,
+                    a.modified,
+                    a.url,
+                    self.meta_document_url,
+                    self.fetched_at
+                ])
+            })
+            .map_err(sql("storing an advisory"))?;
+        {
+            let mut alias = self
+                .tx
+                .prepare_cached("INSERT OR IGNORE INTO advisory_aliases (feed, advisory_id, alias) VALUES (?1, ?2, ?3)")
+                .map_err(sql("storing an advisory"))?;
+            for name in std::iter::once(&a.id).chain(&a.aliases) {
+                alias.execute(params![self.feed, a.id, name]).map_err(sql("storing an advisory"))?;
+            }
+        }
+        for entry in &a.affected {
+            self.write_affected(&a.id, entry)?;
+        }
+        Ok(())
+    }
+
+    fn write_affected(&mut self, advisory_id: &str, e: &Affected) -> Result<(), StoreError> {
+        let key = key_hash(advisory_id, &AffectedRef::from(e));
+        let status = e.status.as_str();
+        let scheme = e.scheme.as_str();
+        let value = value_hash(status, e.fixed_version.as_deref(), scheme);
+        if let Some(written) = self.seen.get_mut(&key) {
+            // The document lists the same entry twice: the last statement wins.
+            if written.value != value {
+                written.value = value;
+                self.tx
+                    .prepare_cached("UPDATE affected SET status = ?2, fixed_version = ?3, scheme = ?4 WHERE id = ?1")
+                    .and_then(|mut s| s.execute(params![written.row_id, status, e.fixed_version, scheme]))
+                    .map_err(sql("storing an affected entry"))?;
+            }
+            return Ok(());
+        }
+        let touched =
+            || PackageKey { distro: e.distro.clone(), release: e.release.clone(), package: e.package.clone() };
+        match self.previous.remove(&key) {
+            Some(prev) if prev.value == value => {
+                self.seen.insert(key, prev);
+            }
+            Some(prev) => {
+                let (old_status, old_fixed): (String, Option<String>) = self
+                    .tx
+                    .prepare_cached("SELECT status, fixed_version FROM affected WHERE id = ?1")
+                    .and_then(|mut s| s.query_row([prev.row_id], |r| Ok((r.get(0)?, r.get(1)?))))
+                    .map_err(sql("storing an affected entry"))?;
+                self.tx
+                    .prepare_cached(
+                        "UPDATE affected SET status = ?2, fixed_version = ?3, scheme = ?4, changed_in = ?5 WHERE id = ?1",
+                    )
+                    .and_then(|mut s| s.execute(params![prev.row_id, status, e.fixed_version, scheme, self.ingest_id]))
+                    .map_err(sql("storing an affected entry"))?;
+                self.tx
+                    .prepare_cached(
+                        "INSERT INTO affected_changes (ingest_id, change, advisory_id, distro, release, package, kind,
+                                                       module, old_status, old_fixed, new_status, new_fixed)
+                         VALUES (?1, 'changed', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                    )
+                    .and_then(|mut s| {
+                        s.execute(params![
+                            self.ingest_id,
+                            advisory_id,
+                            e.distro,
+                            e.release,
+                            e.package,
+                            e.kind.as_str(),
+                            e.module,
+                            old_status,
+                            old_fixed,
+                            status,
+                            e.fixed_version
+                        ])
+                    })
+                    .map_err(sql("storing an affected entry"))?;
+                self.changes.n_changed += 1;
+                self.changes.touched.insert(touched());
+                self.seen.insert(key, Previous { row_id: prev.row_id, value });
+            }
+            None => {
+                self.tx
+                    .prepare_cached(
+                        "INSERT INTO affected (feed, advisory_id, distro, release, package, kind, status, fixed_version,
+                                               scheme, module, added_in)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                    )
+                    .and_then(|mut s| {
+                        s.execute(params![
+                            self.feed,
+                            advisory_id,
+                            e.distro,
+                            e.release,
+                            e.package,
+                            e.kind.as_str(),
+                            status,
+                            e.fixed_version,
+                            scheme,
+                            e.module,
+                            self.ingest_id
+                        ])
+                    })
+                    .map_err(sql("storing an affected entry"))?;
+                let row_id = self.tx.last_insert_rowid();
+                self.changes.n_added += 1;
+                self.changes.touched.insert(touched());
+                self.seen.insert(key, Previous { row_id, value });
+            }
+        }
+        Ok(())
+    }
+
+    /// Entries the previous data had and this ingest did not carry are withdrawn.
+    fn withdraw_unseen(&mut self) -> Result<(), StoreError> {
+        let mut row_ids: Vec<i64> = self.previous.values().map(|p| p.row_id).collect();
+        row_ids.sort_unstable();
+        for row_id in row_ids {
+            let n = self
+                .tx
+                .prepare_cached(
+                    "INSERT INTO affected_changes (ingest_id, change, advisory_id, distro, release, package, kind,
+                                                   module, old_status, old_fixed)
+                     SELECT ?1, 'withdrawn', advisory_id, distro, release, package, kind, module, status, fixed_version
+                     FROM affected WHERE id = ?2",
+                )
+                .and_then(|mut s| s.execute(params![self.ingest_id, row_id]))
+                .map_err(sql("withdrawing an entry"))?;
+            let key: Option<(String, String, String)> = self
+                .tx
+                .prepare_cached("SELECT distro, release, package FROM affected WHERE id = ?1")
+                .and_then(|mut s| s.query_row([row_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional())
+                .map_err(sql("withdrawing an entry"))?;
+            self.tx
+                .prepare_cached("DELETE FROM affected WHERE id = ?1")
+                .and_then(|mut s| s.execute([row_id]))
+                .map_err(sql("withdrawing an entry"))?;
+            if let Some((distro, release, package)) = key {
+                self.changes.touched.insert(PackageKey { distro, release, package });
+            }
+            self.changes.n_withdrawn += n as u64;
+        }
+        self.previous.clear();
+        Ok(())
+    }
+
+    fn finish(self, summary: ParseSummary) -> Result<ChangeSet, StoreError> {
+        let mut changes = self.changes;
+        changes.n_skipped = summary.n_skipped;
+        self.tx
+            .execute(
+                "UPDATE ingests SET n_advisories = ?2, n_added = ?3, n_changed = ?4, n_withdrawn = ?5 WHERE id = ?1",
+                params![self.ingest_id, changes.n_advisories, changes.n_added, changes.n_changed, changes.n_withdrawn],
+            )
+            .map_err(sql("finishing an ingest"))?;
+        Ok(changes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::feeds::formats::Format;
+
+    fn affected(release: &str, package: &str, status: Status, fixed: Option<&str>) -> Affected {
+        Affected {
+            distro: "debian".into(),
+            release: release.into(),
+            package: package.into(),
+            kind: PackageKind::Source,
+            status,
+            fixed_version: fixed.map(str::to_string),
+            scheme: Ecosystem::Dpkg,
+            module: None,
+        }
+    }
+
+    fn advisory(id: &str, aliases: &[&str], entries: Vec<Affected>) -> Advisory {
+        Advisory { aliases: aliases.iter().map(|a| a.to_string()).collect(), affected: entries, ..Advisory::new(id) }
+    }
+
+    fn meta<'a>(feed: &'a str, source: SourceKind, scope: IngestScope) -> IngestMeta<'a> {
+        IngestMeta {
+            feed,
+            format: "test",
+            source,
+            scope,
+            url: None,
+            document_url: Some("https://example.org/doc"),
+            fetched_at: "2026-12-03T00:00:00Z",
+            etag: None,
+            last_modified: None,
+        }
+    }
+
+    fn ingest(store: &mut Store, m: &IngestMeta<'_>, docs: Vec<Advisory>) -> Result<ChangeSet, IngestError> {
+        store.ingest(m, |sink| {
+            for a in docs {
+                sink(a);
+            }
+            Ok(ParseSummary::default())
+        })
+    }
+
+    fn summary(changes: &[Change]) -> Vec<String> {
+        let mut out: Vec<String> = changes
+            .iter()
+            .map(|c| {
+                let state = |s: &Option<(Status, Option<String>)>| match s {
+                    Some((st, f)) => format!("{}:{}", st.as_str(), f.as_deref().unwrap_or("-")),
+                    None => "none".into(),
+                };
+                format!(
+                    "{:?} {} {}/{}/{} {} -> {}",
+                    c.change,
+                    c.advisory_id,
+                    c.key.distro,
+                    c.key.release,
+                    c.key.package,
+                    state(&c.before),
+                    state(&c.after)
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn second_ingest_reports_changed_and_withdrawn_entries() {
+        let mut store = Store::open_in_memory().unwrap();
+        let m = meta("debian-tracker", SourceKind::Feed, IngestScope::WholeFeed);
+        let first = ingest(
+            &mut store,
+            &m,
+            vec![
+                advisory("CVE-2024-1", &[], vec![affected("12", "openssl", Status::Fixed, Some("3.0.13-1"))]),
+                advisory(
+                    "CVE-2024-2",
+                    &[],
+                    vec![affected("12", "curl", Status::Unfixed, None), affected("11", "curl", Status::Unfixed, None)],
+                ),
+            ],
+        )
+        .unwrap();
+        assert_eq!((first.n_advisories, first.n_added, first.n_changed, first.n_withdrawn), (2, 3, 0, 0));
+        assert_eq!(first.touched.len(), 3);
+
+        // Unchanged data: an empty change set.
+        let again = ingest(
+            &mut store,
+            &m,
+            vec![
+                advisory("CVE-2024-1", &[], vec![affected("12", "openssl", Status::Fixed, Some("3.0.13-1"))]),
+                advisory(
+                    "CVE-2024-2",
+                    &[],
+                    vec![affected("12", "curl", Status::Unfixed, None), affected("11", "curl", Status::Unfixed, None)],
+                ),
+            ],
+        )
+        .unwrap();
+        assert!(again.is_empty(), "{again:?}");
+
+        // One fixed version changed, one advisory disappeared.
+        let second = ingest(
+            &mut store,
+            &m,
+            vec![advisory("CVE-2024-1", &[], vec![affected("12", "openssl", Status::Fixed, Some("3.0.14-1"))])],
+        )
+        .unwrap();
+        assert_eq!((second.n_added, second.n_changed, second.n_withdrawn), (0, 1, 2));
+        assert_eq!(
+            summary(&store.changes(second.ingest_id.unwrap()).unwrap()),
+            vec![
+                "Changed CVE-2024-1 debian/12/openssl fixed:3.0.13-1 -> fixed:3.0.14-1",
+                "Withdrawn CVE-2024-2 debian/11/curl unfixed:- -> none",
+                "Withdrawn CVE-2024-2 debian/12/curl unfixed:- -> none",
+            ]
+        );
+        assert_eq!(
+            summary(&store.changes(first.ingest_id.unwrap()).unwrap()),
+            vec!["Added CVE-2024-1 debian/12/openssl none -> fixed:3.0.14-1"],
+            "added entries still present are listed under the ingest that added them"
+        );
+        assert!(store.advisory("debian-tracker", "CVE-2024-2").unwrap().is_none());
+    }
+
+    #[test]
+    fn a_failed_parse_leaves_the_previous_data_intact() {
+        let mut store = Store::open_in_memory().unwrap();
+        let m = meta("alpine", SourceKind::Feed, IngestScope::WholeFeed);
+        ingest(&mut store, &m, vec![advisory("CVE-1", &[], vec![affected("3.19", "musl", Status::Fixed, Some("1"))])])
+            .unwrap();
+        let err = store
+            .ingest(&m, |sink| {
+                sink(advisory("CVE-2", &[], vec![affected("3.19", "zlib", Status::Fixed, Some("2"))]));
+                Err(FormatError::new(Format::AlpineSecdb, "unexpected end of input at line 7"))
+            })
+            .unwrap_err();
+        assert!(err.to_string().contains("unexpected end of input"), "{err}");
+        assert_eq!(store.affected_entries("CVE-1").unwrap().len(), 1);
+        assert!(store.affected_entries("CVE-2").unwrap().is_empty());
+        store.record_feed_failure(&m, "2026-12-03T01:00:00Z", &err.to_string()).unwrap();
+        let health = store.feed_health().unwrap();
+        assert_eq!(health[0].n_affected, 0, "counts are only refreshed on success");
+        assert!(health[0].last_error.as_deref().unwrap().contains("unexpected end"));
+    }
+
+    #[test]
+    fn mail_entries_are_linked_to_feed_entries_not_duplicated() {
+        let mut store = Store::open_in_memory().unwrap();
+        let mail = meta("mail", SourceKind::Mail, IngestScope::Advisories);
+        ingest(
+            &mut store,
+            &mail,
+            vec![advisory(
+                "DSA-5678-1",
+                &["CVE-2024-2961"],
+                vec![affected("12", "glibc", Status::Fixed, Some("2.36-9+deb12u7"))],
+            )],
+        )
+        .unwrap();
+        let entries = store.affected_entries("CVE-2024-2961").unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].linked_to, None);
+
+        // A second mail import adds, it does not replace the first one's advisories.
+        ingest(&mut store, &mail, vec![advisory("DSA-5679-1", &["CVE-2024-9"], vec![])]).unwrap();
+        assert_eq!(store.affected_entries("DSA-5678-1").unwrap().len(), 1);
+
+        let feed = meta("debian-tracker", SourceKind::Feed, IngestScope::WholeFeed);
+        ingest(
+            &mut store,
+            &feed,
+            vec![advisory("CVE-2024-2961", &[], vec![affected("12", "glibc", Status::Fixed, Some("2.36-9+deb12u7"))])],
+        )
+        .unwrap();
+        let entries = store.affected_entries("CVE-2024-2961").unwrap();
+        let mail_entry = entries.iter().find(|e| e.feed == "mail").unwrap();
+        assert_eq!(mail_entry.linked_to, Some(("debian-tracker".to_string(), "CVE-2024-2961".to_string())));
+    }
+}
