@@ -5,12 +5,15 @@
 //! a corrupt or hostile layer); 2 bad usage or configuration (clap's own code for usage
 //! errors); 3 the database cannot be opened or written.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Config, Overrides};
+use crate::feeds::definition::FeedDef;
+use crate::feeds::sync::{self, Synced};
 use crate::images::auth::Credentials;
 use crate::images::registry::RegistryOptions;
 use crate::images::SourceRef;
@@ -48,6 +51,39 @@ enum Command {
     /// Inspect recorded images
     #[command(subcommand)]
     Images(ImagesCommand),
+    /// Advisory feeds: list them with their health, or sync them now
+    #[command(subcommand)]
+    Feeds(FeedsCommand),
+    /// Security mailing lists
+    #[command(subcommand)]
+    Mail(MailCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum FeedsCommand {
+    /// List feeds with their schedule and health
+    List,
+    /// Fetch and ingest feeds now (all enabled feeds, or the named ones)
+    Sync(SyncArgs),
+}
+
+#[derive(Debug, Args)]
+struct SyncArgs {
+    /// Feeds to sync [default: every enabled feed]
+    names: Vec<String>,
+    /// Ingest this document as the (one) named feed's data instead of fetching it
+    #[arg(long, value_name = "PATH")]
+    from_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum MailCommand {
+    /// Import advisory mails from mbox files, Maildir folders, pipermail .txt.gz archives or
+    /// single messages
+    Import {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -127,6 +163,50 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             print!("{text}");
             Ok(())
         }
+        Command::Feeds(FeedsCommand::List) => {
+            let config = Config::load(&overrides).map_err(|e| Failure::Usage(e.into()))?;
+            let store = open_store(&config)?;
+            let health = store.feed_health().map_err(|e| Failure::Store(e.into()))?;
+            print!("{}", output::feeds_table(&config.feeds, &health));
+            Ok(())
+        }
+        Command::Feeds(FeedsCommand::Sync(args)) => {
+            let config = Config::load(&overrides).map_err(|e| Failure::Usage(e.into()))?;
+            let selected = select_feeds(&config.feeds, &args.names).map_err(Failure::Usage)?;
+            let mut store = open_store(&config)?;
+            if let Some(path) = &args.from_file {
+                let [def] = selected.as_slice() else {
+                    return Err(Failure::Usage(anyhow::anyhow!("--from-file ingests one feed: name exactly one")));
+                };
+                let bytes = std::fs::read(path)
+                    .map_err(|e| Failure::Usage(anyhow::anyhow!("cannot read {}: {e}", path.display())))?;
+                let url = format!("file://{}", path.display());
+                let now = crate::clock::now_rfc3339();
+                let changes = sync::ingest_document(&mut store, def, &bytes, Some(&url), &now, &Default::default())
+                    .map_err(|e| Failure::Work(e.into()))?;
+                println!("{}", output::sync_line(&def.name, &Synced::Ingested { changes, n_bytes: bytes.len() as u64 }));
+                return Ok(());
+            }
+            let progress = std::io::stderr().is_terminal();
+            let mut n_failed = 0;
+            for def in &selected {
+                if progress {
+                    eprint!("syncing {} ...\r", def.name);
+                }
+                match sync::sync_feed(&mut store, def) {
+                    Ok(synced) => println!("{}", output::sync_line(&def.name, &synced)),
+                    Err(e) => {
+                        n_failed += 1;
+                        println!("{}: failed: {e}", def.name);
+                    }
+                }
+            }
+            if n_failed > 0 {
+                return Err(Failure::Work(anyhow::anyhow!("{n_failed} of {} feeds failed; their previous data is kept", selected.len())));
+            }
+            Ok(())
+        }
+        Command::Mail(MailCommand::Import { paths: _ }) => Err(Failure::Usage(anyhow::anyhow!("pending"))),
         Command::Images(ImagesCommand::List) => {
             let config = Config::load(&overrides).map_err(|e| Failure::Usage(e.into()))?;
             let store = open_store(&config)?;
@@ -135,6 +215,22 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
     }
+}
+
+/// The named feeds (any, enabled or not), or every enabled feed when none is named.
+fn select_feeds(feeds: &[FeedDef], names: &[String]) -> anyhow::Result<Vec<FeedDef>> {
+    if names.is_empty() {
+        return Ok(feeds.iter().filter(|f| f.enabled).cloned().collect());
+    }
+    names
+        .iter()
+        .map(|name| {
+            feeds.iter().find(|f| &f.name == name).cloned().ok_or_else(|| {
+                let known: Vec<&str> = feeds.iter().map(|f| f.name.as_str()).collect();
+                anyhow::anyhow!("no feed named {name:?}; known feeds: {}", known.join(", "))
+            })
+        })
+        .collect()
 }
 
 fn open_store(config: &Config) -> Result<Store, Failure> {

@@ -3,11 +3,13 @@
 //! (clap reads those). Secrets never live here: registry credentials come from
 //! `~/.docker/config.json` or `CASCADE_REGISTRY_CREDENTIALS` (see `images::auth`).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::feeds::definition::{self, DefinitionError, FeedDef, FeedSpec};
 use crate::images::manifest::Platform;
 use crate::layers::LayerLimits;
 
@@ -28,6 +30,9 @@ pub struct FileConfig {
     pub registry: RegistrySection,
     #[serde(default)]
     pub limits: Option<LayerLimits>,
+    /// `[feeds.NAME]` tables: override a default feed's fields, disable it, or add a feed.
+    #[serde(default)]
+    pub feeds: BTreeMap<String, FeedSpec>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -56,6 +61,8 @@ pub struct Config {
     pub insecure_registries: Vec<String>,
     pub registry_timeout: Duration,
     pub limits: LayerLimits,
+    /// Every feed, defaults merged with the config's `[feeds.NAME]` tables, by name.
+    pub feeds: Vec<FeedDef>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +73,8 @@ pub enum ConfigError {
     Parse { path: PathBuf, source: toml::de::Error },
     #[error("invalid platform: {0}")]
     Platform(String),
+    #[error(transparent)]
+    Feed(#[from] DefinitionError),
 }
 
 /// `$XDG_DATA_HOME/cascade/cascade.db`, else `~/.local/share/cascade/cascade.db`, else
@@ -106,6 +115,7 @@ impl Config {
             insecure_registries,
             registry_timeout: Duration::from_secs(file.registry.timeout_secs.unwrap_or(DEFAULT_REGISTRY_TIMEOUT_SECS)),
             limits: file.limits.unwrap_or_default(),
+            feeds: definition::feeds(&file.feeds)?,
         })
     }
 }

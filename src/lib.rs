@@ -35,6 +35,7 @@
 //! - When nothing identifies an image's OS, the inventory says so; it never guesses.
 
 pub mod config;
+pub mod clock;
 pub mod http;
 pub mod telemetry;
 

@@ -1,15 +1,18 @@
-//! Rendering of scan results for people (`table`) and programs (`json`). The JSON shape is
-//! documented in the README and kept stable; it is built here, not derived from domain types.
+//! Rendering of command results for people (tables, lines) and programs (`json`). The scan
+//! JSON shape is documented in the README and kept stable; it is built here, not derived from
+//! domain types.
 
 use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::feeds::definition::FeedDef;
+use crate::feeds::sync::Synced;
 use crate::images::digest::Digest;
 use crate::inventory::os::OsRelease;
 use crate::inventory::InstalledPackage;
 use crate::scan::{LayerReport, ScanReport};
-use crate::store::StoredImage;
+use crate::store::{FeedHealth, StoredImage};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -109,6 +112,55 @@ pub fn images_table(images: &[StoredImage]) -> String {
         .collect();
     table(&mut out, ["REFERENCE", "PLATFORM", "DIGEST", "OS", "PACKAGES"], &rows);
     out
+}
+
+/// `feeds list`: every configured feed with its schedule and the health the store recorded.
+pub fn feeds_table(feeds: &[FeedDef], health: &[FeedHealth]) -> String {
+    let mut out = String::new();
+    let rows: Vec<[String; 7]> = feeds
+        .iter()
+        .map(|f| {
+            let h = health.iter().find(|h| h.name == f.name);
+            let state = match h {
+                None => "never synced".to_string(),
+                Some(h) => match &h.last_error {
+                    Some(e) => format!("error: {e}"),
+                    None => "ok".to_string(),
+                },
+            };
+            [
+                f.name.clone(),
+                f.format.to_string(),
+                if f.enabled { format!("{}s", f.interval.as_secs()) } else { "disabled".to_string() },
+                h.and_then(|h| h.last_success.clone()).unwrap_or_else(|| "-".into()),
+                h.map_or(0, |h| h.n_advisories).to_string(),
+                h.map_or(0, |h| h.n_affected).to_string(),
+                state,
+            ]
+        })
+        .collect();
+    table(&mut out, ["FEED", "FORMAT", "EVERY", "LAST SUCCESS", "ADVISORIES", "ENTRIES", "STATE"], &rows);
+    // Feeds the store knows that are no longer configured (renamed or removed).
+    for h in health.iter().filter(|h| !feeds.iter().any(|f| f.name == h.name)) {
+        let _ = writeln!(out, "{} (not configured; {} advisories kept)", h.name, h.n_advisories);
+    }
+    out
+}
+
+/// One line per synced feed.
+pub fn sync_line(feed: &str, synced: &Synced) -> String {
+    match synced {
+        Synced::NotModified => format!("{feed}: not modified"),
+        Synced::Ingested { changes, n_bytes } => format!(
+            "{feed}: {} advisories from {:.1} MB: {} added, {} changed, {} withdrawn{}",
+            changes.n_advisories,
+            *n_bytes as f64 / 1e6,
+            changes.n_added,
+            changes.n_changed,
+            changes.n_withdrawn,
+            if changes.n_skipped > 0 { format!(" ({} records skipped)", changes.n_skipped) } else { String::new() }
+        ),
+    }
 }
 
 /// Left-aligned columns separated by two spaces; the last column is not padded.

@@ -1,8 +1,11 @@
 //! The one integration test binary: real SQLite, the real distribution registry on a loopback
 //! port, real HTTP. `support` holds the shared helpers; each module tests one boundary.
 
+mod feeds_debian;
 mod pkgdb;
 mod pkgdb_rpm;
 mod registry;
 mod scan;
 mod support;
+mod feeds_sync;
+mod mail;

@@ -5,6 +5,7 @@
 pub mod alpine;
 pub mod debian_list;
 pub mod debian_tracker;
+pub mod mail_archive;
 pub mod osv;
 pub mod redhat_csaf;
 pub mod redhat_oval;
@@ -39,6 +40,9 @@ pub enum Format {
     RedhatCsaf,
     /// Red Hat OVAL XML (optionally bzip2-compressed)
     RedhatOval,
+    /// A mailing list's archive: mbox text, optionally gzip-compressed (pipermail
+    /// `YYYY-Month.txt.gz`); each advisory mail becomes advisories
+    MailArchive,
 }
 
 impl Format {
@@ -54,6 +58,7 @@ impl Format {
             Format::AlpineSecdb => "alpine-secdb",
             Format::RedhatCsaf => "redhat-csaf",
             Format::RedhatOval => "redhat-oval",
+            Format::MailArchive => "mail-archive",
         }
     }
 }
@@ -117,5 +122,6 @@ pub fn parse(
         Format::AlpineSecdb => alpine::parse(bytes, ctx, sink),
         Format::RedhatCsaf => redhat_csaf::parse(bytes, ctx, sink),
         Format::RedhatOval => redhat_oval::parse(bytes, ctx, sink),
+        Format::MailArchive => mail_archive::parse(bytes, ctx, sink),
     }
 }
