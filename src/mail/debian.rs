@@ -432,12 +432,12 @@ debian 11 glibc source fixed 2.31-13+deb11u11 dpkg
     #[test]
     fn year_falls_back_to_the_message_date_and_later_revisions_use_the_tracker() {
         let sent = SentAt { year: 2023, rfc3339: "2023-02-01T10:00:00Z".to_owned() };
-        let got = parse("[DSA 5300-1] x security update", "Package : x\n", Some(&sent)).expect("ok").expect("some");
+        let got = parse("[DSA 5300-1] xz security update", "Package : xz\n", Some(&sent)).expect("ok").expect("some");
         assert_eq!(got.url.as_deref(), Some("https://www.debian.org/security/2023/dsa-5300"));
         assert_eq!(got.published.as_deref(), Some("2023-02-01T10:00:00Z"));
-        let got = parse("[DSA 5300-2] x regression update", "Package : x\n", None).expect("ok").expect("some");
+        let got = parse("[DSA 5300-2] xz regression update", "Package : xz\n", None).expect("ok").expect("some");
         assert_eq!(got.url.as_deref(), Some("https://security-tracker.debian.org/tracker/DSA-5300-2"));
-        assert_eq!(got.title.as_deref(), Some("x regression update"));
+        assert_eq!(got.title.as_deref(), Some("xz regression update"));
     }
 
     #[test]

@@ -223,7 +223,7 @@ mod tests {
         let subject = "[oss-security] FW: [DSA 3775-1] tcpdump security update]";
         let end = subject.find("1]").map(|p| p + 2).unwrap_or_default();
         assert_eq!(title_after(subject, end).as_deref(), Some("tcpdump security update"));
-        assert_eq!(version_token("2.31-13+deb11u10.").as_deref(), Some("2.31-13+deb11u10"));
+        assert_eq!(version_token("2.31-13+deb11u10."), Some("2.31-13+deb11u10"));
         assert_eq!(version_token("soon."), None);
     }
 }

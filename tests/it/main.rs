@@ -1,7 +1,9 @@
 //! The one integration test binary: real SQLite, the real distribution registry on a loopback
 //! port, real HTTP. `support` holds the shared helpers; each module tests one boundary.
 
+mod feeds_alpine_redhat;
 mod feeds_debian;
+mod feeds_osv;
 mod pkgdb;
 mod pkgdb_rpm;
 mod registry;

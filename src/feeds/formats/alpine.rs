@@ -12,6 +12,7 @@
 //! - Fixed version `0` is a NAK: [`Status::NotAffected`], no fixed version.
 //! - Release: `distroversion` without its `v` (`v3.19` → `3.19`, `edge` stays); when the
 //!   document has none, the context's release when it names exactly one.
+//! - A document for a release outside `ctx.releases` (when it names any) emits nothing.
 //! - Merge: one id listed for one package under several versions keeps the version seen LAST
 //!   in document order, because this crate has no apk version comparator yet (the correlation
 //!   work adds one; then this should keep the highest). A fix always wins over a NAK.
@@ -45,6 +46,12 @@ pub fn parse(bytes: &[u8], ctx: &ParseContext, sink: &mut dyn FnMut(Advisory)) -
     };
 
     let mut summary = ParseSummary::default();
+    if !ctx.releases.is_empty() && !ctx.releases.contains(&release) {
+        // The other parsers drop releases the feed does not cover; here that is the whole
+        // document, which means the feed points at the wrong file.
+        tracing::warn!(feed = %ctx.feed, release, "secdb document is for a release the feed does not cover");
+        return Ok(summary);
+    }
     let mut advisories = AdvisorySet::default();
     for (index, entry) in packages.iter().enumerate() {
         let Some((origin, secfixes)) = package_of(entry) else {
@@ -225,7 +232,8 @@ fn ghsa_id(token: &str) -> Option<String> {
         return None;
     }
     let groups: Vec<&str> = token[5..].split('-').collect();
-    let valid = groups.len() == 3 && groups.iter().all(|g| g.len() == 4 && g.bytes().all(|b| b.is_ascii_alphanumeric()));
+    let valid =
+        groups.len() == 3 && groups.iter().all(|g| g.len() == 4 && g.bytes().all(|b| b.is_ascii_alphanumeric()));
     valid.then(|| format!("GHSA-{}", token[5..].to_ascii_lowercase()))
 }
 
@@ -510,10 +518,22 @@ CVE-2021-36159
   alpine/edge apk-tools source fixed 2.12.6-r0
 skipped 0",
         );
-        let (advisories, _) =
-            run(r#"{"packages": [{"pkg": {"name": "zlib", "secfixes": {"1.2.12-r0": ["CVE-2018-25032"]}}}]}"#, &["3.16"])
-                .unwrap_or_else(|e| panic!("{e}"));
+        let (advisories, _) = run(
+            r#"{"packages": [{"pkg": {"name": "zlib", "secfixes": {"1.2.12-r0": ["CVE-2018-25032"]}}}]}"#,
+            &["3.16"],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(advisories[0].affected[0].release, "3.16");
+    }
+
+    #[test]
+    fn document_for_a_release_the_feed_does_not_cover_emits_nothing() {
+        let doc = r#"{"distroversion": "v3.19", "packages": [{"pkg": {"name": "zlib", "secfixes": {"1.3.1-r0": ["CVE-2023-45853"]}}}]}"#;
+        let (advisories, summary) = run(doc, &["3.18"]).unwrap_or_else(|e| panic!("{e}"));
+        assert!(advisories.is_empty());
+        assert_eq!(summary.n_skipped, 0);
+        let (advisories, _) = run(doc, &["3.19"]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(advisories.len(), 1);
     }
 
     #[test]

@@ -287,7 +287,7 @@ impl Run<'_> {
 
     fn in_scope(&self, a: &Affected) -> bool {
         self.ctx.distro.as_deref().is_none_or(|d| d.eq_ignore_ascii_case(&a.distro))
-            && (self.ctx.releases.is_empty() || self.ctx.releases.iter().any(|r| *r == a.release))
+            && (self.ctx.releases.is_empty() || self.ctx.releases.contains(&a.release))
     }
 }
 

@@ -22,7 +22,8 @@
 //!   (`enterprise_linux`) platform outranks an update stream (EUS/AUS/…), because the entry
 //!   is keyed by major release only; within a rank a fix beats no fix and the highest fixed
 //!   EVR wins; among unfixed statuses the most affected one wins.
-//! - An advisory with no RHEL entry left is not emitted.
+//! - Entries for releases outside `ctx.releases` (when it names any) are dropped uncounted; an
+//!   advisory with no entry left is not emitted.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -34,7 +35,7 @@ use crate::advisories::{Advisory, Affected, PackageKind, Severity, Status};
 use crate::inventory::Ecosystem;
 
 const FORMAT: Format = Format::RedhatCsaf;
-pub(super) const DISTRO: &str = "rhel";
+const DISTRO: &str = "rhel";
 /// Relationship hops from a package to its platform: package → module → platform is two.
 const MAX_RELATIONSHIP_HOPS: usize = 4;
 
@@ -132,6 +133,9 @@ fn collect(
                     continue;
                 }
             };
+            if !wanted_release(ctx, &package.release) {
+                continue;
+            }
             let status = status.unwrap_or_else(|| affected_status(vuln, product_id));
             let fixed = match (status, &package.evr) {
                 (Status::Fixed, Some(evr)) => Some(evr.clone()),
@@ -145,6 +149,12 @@ fn collect(
             entries.add(package.release, package.mainline, package.name, package.module, status, fixed);
         }
     }
+}
+
+/// Whether the feed covers `release` (`ctx.releases` empty = every release). Entries outside
+/// it are dropped without counting, as the other parsers do.
+pub(super) fn wanted_release(ctx: &ParseContext, release: &str) -> bool {
+    ctx.releases.is_empty() || ctx.releases.iter().any(|r| r == release)
 }
 
 /// The status of a `known_affected` product, from the remediation that names it.
@@ -359,7 +369,7 @@ fn package_from_purl(purl: &str) -> Component {
     let Some(purl) = Purl::parse(purl) else { return Component::Unusable("malformed purl") };
     match purl.kind.as_str() {
         "rpm" => {
-            let name = purl.name;
+            let name = purl.name.clone();
             if name.is_empty() {
                 return Component::Unusable("purl without a name");
             }
@@ -609,7 +619,8 @@ pub(super) fn rpmvercmp(a: &str, b: &str) -> Ordering {
 
         let numeric = a[0].is_ascii_digit();
         let in_segment = |c: &u8| if numeric { c.is_ascii_digit() } else { c.is_ascii_alphabetic() };
-        let (len_a, len_b) = (a.iter().take_while(|c| in_segment(c)).count(), b.iter().take_while(|c| in_segment(c)).count());
+        let (len_a, len_b) =
+            (a.iter().take_while(|c| in_segment(c)).count(), b.iter().take_while(|c| in_segment(c)).count());
         let (seg_a, seg_b) = (&a[..len_a], &b[..len_b]);
         a = &a[len_a..];
         b = &b[len_b..];
@@ -876,9 +887,13 @@ mod tests {
     }
 
     fn run(doc: &serde_json::Value) -> Result<(Vec<Advisory>, ParseSummary), FormatError> {
+        run_with(doc, &ctx())
+    }
+
+    fn run_with(doc: &serde_json::Value, ctx: &ParseContext) -> Result<(Vec<Advisory>, ParseSummary), FormatError> {
         let bytes = serde_json::to_vec(doc).unwrap_or_default();
         let mut out = Vec::new();
-        let summary = parse(&bytes, &ctx(), &mut |a| out.push(a))?;
+        let summary = parse(&bytes, ctx, &mut |a| out.push(a))?;
         Ok((out, summary))
     }
 
@@ -908,7 +923,11 @@ mod tests {
                "product_reference": component, "relates_to_product_reference": platform})
     }
 
-    fn vex(products: Vec<serde_json::Value>, rels: Vec<serde_json::Value>, vuln: serde_json::Value) -> serde_json::Value {
+    fn vex(
+        products: Vec<serde_json::Value>,
+        rels: Vec<serde_json::Value>,
+        vuln: serde_json::Value,
+    ) -> serde_json::Value {
         json!({
             "document": {"category": "csaf_vex", "title": "doc title",
                          "aggregate_severity": {"text": "moderate"},
@@ -981,9 +1000,18 @@ skipped 1",
         let products = vec![
             platform("AppStream-9.4.0.Z.MAIN", "cpe:/a:redhat:enterprise_linux:9::appstream"),
             platform("BaseOS-9.2.0.Z.EUS", "cpe:/o:redhat:rhel_eus:9.2::baseos"),
-            component("openssl-libs-1:3.0.7-27.el9.x86_64", Some("pkg:rpm/redhat/openssl-libs@3.0.7-27.el9?arch=x86_64&epoch=1")),
-            component("openssl-libs-1:3.0.7-28.el9.aarch64", Some("pkg:rpm/redhat/openssl-libs@3.0.7-28.el9?arch=aarch64&epoch=1")),
-            component("openssl-libs-1:3.0.7-9.el9.x86_64", Some("pkg:rpm/redhat/openssl-libs@3.0.7-9.el9?arch=x86_64&epoch=1")),
+            component(
+                "openssl-libs-1:3.0.7-27.el9.x86_64",
+                Some("pkg:rpm/redhat/openssl-libs@3.0.7-27.el9?arch=x86_64&epoch=1"),
+            ),
+            component(
+                "openssl-libs-1:3.0.7-28.el9.aarch64",
+                Some("pkg:rpm/redhat/openssl-libs@3.0.7-28.el9?arch=aarch64&epoch=1"),
+            ),
+            component(
+                "openssl-libs-1:3.0.7-9.el9.x86_64",
+                Some("pkg:rpm/redhat/openssl-libs@3.0.7-9.el9?arch=x86_64&epoch=1"),
+            ),
             component("openssl-1:3.0.7-27.el9.src", Some("pkg:rpm/redhat/openssl@3.0.7-27.el9?arch=src&epoch=1")),
             component("telnet-1:0.17-65.el9.x86_64", None),
             component("telnet-0:0.17-65.el9.src", None),
@@ -1123,9 +1151,35 @@ skipped 0",
         );
     }
 
+    /// Releases the feed does not cover are dropped without counting; nothing left, no advisory.
+    #[test]
+    fn releases_outside_the_feed_are_dropped() {
+        let products = vec![
+            platform("red_hat_enterprise_linux_7", "cpe:/o:redhat:enterprise_linux:7"),
+            platform("red_hat_enterprise_linux_9", "cpe:/o:redhat:enterprise_linux:9"),
+            component("kernel", None),
+        ];
+        let rels = vec![rel("kernel", "red_hat_enterprise_linux_7"), rel("kernel", "red_hat_enterprise_linux_9")];
+        let vuln = json!({"cve": "CVE-2024-0006", "product_status": {"known_affected":
+            ["red_hat_enterprise_linux_7:kernel", "red_hat_enterprise_linux_9:kernel"]}});
+        let doc = vex(products, rels, vuln);
+        let feed =
+            |releases: &[&str]| ParseContext { releases: releases.iter().map(|r| r.to_string()).collect(), ..ctx() };
+        let show = |ctx: &ParseContext| {
+            let (advisories, summary) = run_with(&doc, ctx).unwrap_or_else(|e| panic!("{e}"));
+            render(&advisories, &summary)
+        };
+        assert_eq!(
+            show(&feed(&["8", "9", "10"])),
+            "CVE-2024-0006 severity=medium\n  rhel/9 kernel unfixed -\nskipped 0"
+        );
+        assert_eq!(show(&feed(&["8"])), "skipped 0");
+    }
+
     #[test]
     fn only_non_rhel_products_emit_nothing() {
-        let products = vec![platform("red_hat_satellite_6", "cpe:/a:redhat:satellite:6"), component("rubygem-audited", None)];
+        let products =
+            vec![platform("red_hat_satellite_6", "cpe:/a:redhat:satellite:6"), component("rubygem-audited", None)];
         let rels = vec![rel("rubygem-audited", "red_hat_satellite_6")];
         let vuln = json!({"cve": "CVE-2024-22047",
             "product_status": {"known_affected": ["red_hat_satellite_6:rubygem-audited", "no-such-product"]}});

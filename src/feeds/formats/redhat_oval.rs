@@ -17,7 +17,8 @@
 //! - Release from the definition's RHEL CPEs (`enterprise_linux:8` → `8`), else its `Red Hat
 //!   Enterprise Linux 8 is installed` criterion, else `platform` text (`… for RHEL 8`), else
 //!   the context's only release. Layered products shipped as their own OVAL stream (Ansible
-//!   Engine for RHEL 8) are kept: the feed definition chose that stream.
+//!   Engine for RHEL 8) are kept: the feed definition chose that stream. Releases outside
+//!   `ctx.releases` (when it names any) are dropped uncounted.
 //! - Several tests for one (release, package, module) merge as in [`super::redhat_csaf`]: a fix
 //!   beats no fix, the highest EVR wins.
 
@@ -28,7 +29,7 @@ use bzip2::read::MultiBzDecoder;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Decoder, Reader, XmlVersion};
 
-use super::redhat_csaf::{module_stream, rhel_platform, AffectedSet, Evr};
+use super::redhat_csaf::{module_stream, rhel_platform, wanted_release, AffectedSet, Evr};
 use super::{Format, FormatError, ParseContext, ParseSummary};
 use crate::advisories::{Advisory, Severity, Status};
 
@@ -61,7 +62,8 @@ fn parse_with_limits(
 ) -> Result<ParseSummary, FormatError> {
     let document = if bytes.starts_with(b"BZh") {
         // MultiBzDecoder: a file written by a parallel bzip2 is several concatenated streams.
-        let capped = CappedReader { inner: MultiBzDecoder::new(bytes), limit: limits.max_decompressed_bytes, n_read: 0 };
+        let capped =
+            CappedReader { inner: MultiBzDecoder::new(bytes), limit: limits.max_decompressed_bytes, n_read: 0 };
         read_document(BufReader::new(capped), limits)?
     } else {
         read_document(bytes, limits)?
@@ -278,10 +280,7 @@ impl DocumentReader<'_> {
         if !empty {
             self.path.push(name.clone());
             if self.path.len() > self.limits.max_depth {
-                return Err(FormatError::new(
-                    FORMAT,
-                    format!("elements nested deeper than {}", self.limits.max_depth),
-                ));
+                return Err(FormatError::new(FORMAT, format!("elements nested deeper than {}", self.limits.max_depth)));
             }
         }
         let mut capture = None;
@@ -322,11 +321,9 @@ impl DocumentReader<'_> {
             b"component" if parent == b"resolution" => capture = Some(TextTarget::Component),
             b"cpe" if parent == b"affected_cpe_list" => capture = Some(TextTarget::Cpe),
             b"platform" if parent == b"affected" => capture = Some(TextTarget::Platform),
-            b"criteria" if self.definition.is_some() => {
-                if !empty {
-                    let negated = attr(e, decoder, b"negate")?.is_some_and(|v| v == "true");
-                    self.criteria.push(CriteriaFrame { negated, ..CriteriaFrame::default() });
-                }
+            b"criteria" if self.definition.is_some() && !empty => {
+                let negated = attr(e, decoder, b"negate")?.is_some_and(|v| v == "true");
+                self.criteria.push(CriteriaFrame { negated, ..CriteriaFrame::default() });
             }
             b"criterion" if self.definition.is_some() => self.criterion(e, decoder)?,
             b"rpminfo_test" => {
@@ -346,7 +343,9 @@ impl DocumentReader<'_> {
             }
             b"rpminfo_object" => self.object = Some((attr(e, decoder, b"id")?.unwrap_or_default(), None)),
             b"name" if parent == b"rpminfo_object" => capture = Some(TextTarget::ObjectName),
-            b"rpminfo_state" => self.state = Some((attr(e, decoder, b"id")?.unwrap_or_default(), RpmInfoState::default())),
+            b"rpminfo_state" => {
+                self.state = Some((attr(e, decoder, b"id")?.unwrap_or_default(), RpmInfoState::default()))
+            }
             b"evr" if parent == b"rpminfo_state" => {
                 self.evr_operation = Some(attr(e, decoder, b"operation")?.unwrap_or_else(|| "equals".to_owned()));
                 capture = Some(TextTarget::Evr);
@@ -537,7 +536,8 @@ impl OvalDocument {
                 continue; // inventory / compliance definitions are not advisories
             }
             match self.advisory(def, ctx, &mut summary) {
-                Ok(advisory) => sink(advisory),
+                Ok(Some(advisory)) => sink(advisory),
+                Ok(None) => {}
                 Err(reason) => {
                     tracing::debug!(feed = %ctx.feed, definition = %def.id, reason, "skipped oval definition");
                     summary.n_skipped += 1;
@@ -547,17 +547,22 @@ impl OvalDocument {
         summary
     }
 
-    fn advisory(&self, def: &Definition, ctx: &ParseContext, summary: &mut ParseSummary) -> Result<Advisory, &'static str> {
+    /// None when every release of the definition is outside the feed's releases.
+    fn advisory(
+        &self,
+        def: &Definition,
+        ctx: &ParseContext,
+        summary: &mut ParseSummary,
+    ) -> Result<Option<Advisory>, &'static str> {
         let patch = def.class == "patch";
         let is_errata = |r: &&Reference| matches!(r.source.as_str(), "RHSA" | "RHBA" | "RHEA");
         let is_cve = |r: &&Reference| r.source == "CVE";
-        let title_id = def.title.as_deref().and_then(|t| t.split([':', ' ']).next()).unwrap_or_default();
+        // `RHSA-2019:3927: ansible …` → `RHSA-2019:3927`; `CVE-2020-1734 ansible: …` → `CVE-2020-1734`
         let title_id = def.title.as_deref().and_then(|t| {
-            // `RHSA-2019:3927: ansible …` → `RHSA-2019:3927`; `CVE-2020-1734 ansible: …` → `CVE-2020-1734`
             if patch {
                 t.split(": ").next().filter(|id| id.starts_with("RH") && id.contains('-'))
             } else {
-                Some(title_id).filter(|id| id.starts_with("CVE-"))
+                t.split_whitespace().next().filter(|id| id.starts_with("CVE-"))
             }
         });
         let primary = if patch { def.references.iter().find(is_errata) } else { def.references.iter().find(is_cve) };
@@ -582,9 +587,13 @@ impl OvalDocument {
             })
         });
 
-        let releases = releases_of(def, ctx);
+        let mut releases = releases_of(def, ctx);
         if releases.is_empty() {
             return Err("no rhel release");
+        }
+        releases.retain(|r| wanted_release(ctx, r));
+        if releases.is_empty() {
+            return Ok(None);
         }
         let mut entries = AffectedSet::default();
         for (test_ref, module) in &def.criteria_refs {
@@ -613,7 +622,7 @@ impl OvalDocument {
         if advisory.affected.is_empty() {
             return Err("no package criteria");
         }
-        Ok(advisory)
+        Ok(Some(advisory))
     }
 
     fn claim(&self, test_ref: &str) -> Claim {
@@ -851,10 +860,7 @@ skipped 0",
 
     #[test]
     fn advisory_metadata() {
-        let doc = document(
-            &patch("RHSA-2024:0001", RHEL9_CPES, r#"<criterion comment="x" test_ref="tst:3"/>"#),
-            "",
-        );
+        let doc = document(&patch("RHSA-2024:0001", RHEL9_CPES, r#"<criterion comment="x" test_ref="tst:3"/>"#), "");
         let (advisories, _) = run(doc.as_bytes(), &[], &OvalLimits::DEFAULT).unwrap_or_else(|e| panic!("{e}"));
         let a = &advisories[0];
         assert_eq!(a.title.as_deref(), Some("RHSA-2024:0001: openssl security update (Important)"));
@@ -917,7 +923,9 @@ skipped 0",
             <criterion comment="openssl is signed" test_ref="tst:2"/></criteria>"#;
         let both = r#"<criteria operator="OR"><criterion comment="openssl is installed" test_ref="tst:1"/>
             <criterion comment="nodejs is installed" test_ref="tst:7"/></criteria>"#;
-        let one = |state: &str| format!("<affected><resolution state=\"{state}\"><component>openssl</component></resolution></affected>");
+        let one = |state: &str| {
+            format!("<affected><resolution state=\"{state}\"><component>openssl</component></resolution></affected>")
+        };
         let defs = [
             unpatched("CVE-2024-1001", &one("Affected"), openssl),
             unpatched("CVE-2024-1002", &one("Will not fix"), openssl),
@@ -1010,6 +1018,21 @@ skipped 0",
         );
     }
 
+    #[test]
+    fn releases_outside_the_feed_are_dropped() {
+        let def = patch("RHSA-2024:0001", RHEL9_CPES, r#"<criterion comment="x" test_ref="tst:4"/>"#);
+        check_with(&def, "", &["8"], "skipped 0");
+        check_with(
+            &def,
+            "",
+            &["9"],
+            "
+RHSA-2024:0001 severity=high aliases=CVE-2024-0001,CVE-2024-0002
+  rhel/9 openssl fixed 1:3.0.7-28.el9
+skipped 0",
+        );
+    }
+
     fn bzip2(data: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
         let mut encoder = bzip2::read::BzEncoder::new(data, bzip2::Compression::fast());
@@ -1059,7 +1082,10 @@ skipped 0",
 
     #[test]
     fn comments() {
-        assert_eq!(module_from_comment("Module container-tools:rhel8 is enabled").as_deref(), Some("container-tools:rhel8"));
+        assert_eq!(
+            module_from_comment("Module container-tools:rhel8 is enabled").as_deref(),
+            Some("container-tools:rhel8")
+        );
         assert_eq!(module_from_comment("Module is enabled"), None);
         assert_eq!(release_from_comment("Red Hat Enterprise Linux 7 Client is installed").as_deref(), Some("7"));
         assert_eq!(release_from_comment("Red Hat Enterprise Linux must be installed"), None);

@@ -142,8 +142,9 @@ mod tests {
         })
         .unwrap_or_else(|e| panic!("parse failed: {e}"));
         out.push_str(&format!("skipped {}", summary.n_skipped));
+        let actual: Vec<&str> = out.lines().map(str::trim_end).collect();
         let expected: Vec<&str> = expected.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-        assert_eq!(out, expected.join("\n"));
+        assert_eq!(actual, expected);
     }
 
     #[test]
