@@ -38,11 +38,15 @@ CREATE TABLE advisories (
     modified     TEXT,
     url          TEXT,
     document_url TEXT,
+    -- The fetch in which this content (metadata and aliases) was first seen.
     fetched_at   TEXT NOT NULL,
+    -- Hash of the content, so that an unchanged advisory is not rewritten on every ingest.
+    content_hash INTEGER NOT NULL,
     PRIMARY KEY (feed, id)
 ) WITHOUT ROWID;
 
--- Every identifier of an advisory, its own id included, to link entries across feeds.
+-- The other identifiers of an advisory (a DSA's CVEs, a CVE's DSA), to link entries across
+-- feeds and to find an advisory by any of its names.
 CREATE TABLE advisory_aliases (
     feed        TEXT NOT NULL,
     advisory_id TEXT NOT NULL,
@@ -71,7 +75,7 @@ CREATE TABLE affected (
     changed_in    INTEGER,
     linked_to     INTEGER
 );
-CREATE INDEX affected_by_feed ON affected (feed, advisory_id);
+CREATE INDEX affected_by_advisory ON affected (advisory_id);
 CREATE INDEX affected_by_package ON affected (distro, release, package);
 
 -- Changed and withdrawn entries of each ingest, with the values before the change (added

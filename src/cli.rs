@@ -184,7 +184,10 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
                 let now = crate::clock::now_rfc3339();
                 let changes = sync::ingest_document(&mut store, def, &bytes, Some(&url), &now, &Default::default())
                     .map_err(|e| Failure::Work(e.into()))?;
-                println!("{}", output::sync_line(&def.name, &Synced::Ingested { changes, n_bytes: bytes.len() as u64 }));
+                println!(
+                    "{}",
+                    output::sync_line(&def.name, &Synced::Ingested { changes, n_bytes: bytes.len() as u64 })
+                );
                 return Ok(());
             }
             let progress = std::io::stderr().is_terminal();
@@ -202,11 +205,20 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
                 }
             }
             if n_failed > 0 {
-                return Err(Failure::Work(anyhow::anyhow!("{n_failed} of {} feeds failed; their previous data is kept", selected.len())));
+                return Err(Failure::Work(anyhow::anyhow!(
+                    "{n_failed} of {} feeds failed; their previous data is kept",
+                    selected.len()
+                )));
             }
             Ok(())
         }
-        Command::Mail(MailCommand::Import { paths: _ }) => Err(Failure::Usage(anyhow::anyhow!("pending"))),
+        Command::Mail(MailCommand::Import { paths }) => {
+            let config = Config::load(&overrides).map_err(|e| Failure::Usage(e.into()))?;
+            let mut store = open_store(&config)?;
+            let report = crate::mail::import::import_paths(&mut store, &paths).map_err(Failure::Work)?;
+            print!("{}", output::mail_report(&report));
+            Ok(())
+        }
         Command::Images(ImagesCommand::List) => {
             let config = Config::load(&overrides).map_err(|e| Failure::Usage(e.into()))?;
             let store = open_store(&config)?;

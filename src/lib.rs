@@ -34,8 +34,8 @@
 //! - Parsers (`inventory::*`, `images::manifest`, `images::reference`) do no IO.
 //! - When nothing identifies an image's OS, the inventory says so; it never guesses.
 
-pub mod config;
 pub mod clock;
+pub mod config;
 pub mod http;
 pub mod telemetry;
 

@@ -11,6 +11,7 @@ use crate::feeds::sync::Synced;
 use crate::images::digest::Digest;
 use crate::inventory::os::OsRelease;
 use crate::inventory::InstalledPackage;
+use crate::mail::import::ImportReport;
 use crate::scan::{LayerReport, ScanReport};
 use crate::store::{FeedHealth, StoredImage};
 
@@ -161,6 +162,26 @@ pub fn sync_line(feed: &str, synced: &Synced) -> String {
             if changes.n_skipped > 0 { format!(" ({} records skipped)", changes.n_skipped) } else { String::new() }
         ),
     }
+}
+
+/// `mail import`: what was imported and what was skipped, with reasons.
+pub fn mail_report(report: &ImportReport) -> String {
+    let mut out = String::new();
+    let c = &report.changes;
+    let _ = writeln!(
+        out,
+        "{} messages: {} advisories from {} ({} added, {} changed), {} skipped",
+        report.n_messages,
+        c.n_advisories,
+        report.n_advisory_messages,
+        c.n_added,
+        c.n_changed,
+        report.skipped.len()
+    );
+    for (label, reason) in &report.skipped {
+        let _ = writeln!(out, "skipped {label}: {reason}");
+    }
+    out
 }
 
 /// Left-aligned columns separated by two spaces; the last column is not padded.

@@ -117,7 +117,9 @@ fn resolve(name: &str, spec: &FeedSpec) -> Result<FeedDef, DefinitionError> {
     let url = spec.url.clone().ok_or_else(|| err("has no url".into()))?;
     let format = spec.format.ok_or_else(|| err("has no format".into()))?;
     let interval = match &spec.interval {
-        Some(text) => parse_interval(text).ok_or_else(|| err(format!("interval {text:?} is not like 30s, 15m, 1h or 1d")))?,
+        Some(text) => {
+            parse_interval(text).ok_or_else(|| err(format!("interval {text:?} is not like 30s, 15m, 1h or 1d")))?
+        }
         None => DEFAULT_INTERVAL,
     };
     Ok(FeedDef {
@@ -157,10 +159,10 @@ pub fn feeds(overrides: &BTreeMap<String, FeedSpec>) -> Result<Vec<FeedDef>, Def
     for (file, text) in DEFAULT_FEED_FILES {
         let spec: FeedSpec = toml::from_str(text)
             .map_err(|e| DefinitionError::Invalid { file: file.to_string(), message: e.to_string() })?;
-        let name = spec.name.clone().ok_or_else(|| DefinitionError::Invalid {
-            file: file.to_string(),
-            message: "has no name".into(),
-        })?;
+        let name = spec
+            .name
+            .clone()
+            .ok_or_else(|| DefinitionError::Invalid { file: file.to_string(), message: "has no name".into() })?;
         specs.insert(name, spec);
     }
     for (name, over) in overrides {

@@ -37,7 +37,10 @@ pub struct Validators {
 pub enum Fetched {
     /// 304: the document did not change since the validators were issued.
     NotModified,
-    Document { bytes: Vec<u8>, validators: Validators },
+    Document {
+        bytes: Vec<u8>,
+        validators: Validators,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,9 +88,8 @@ pub fn fetch(url: &str, validators: &Validators, options: &FetchOptions) -> Resu
                     return Ok(Fetched::NotModified);
                 }
                 if (200..300).contains(&status) {
-                    let header = |name: &str| {
-                        response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
-                    };
+                    let header =
+                        |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
                     let validators = Validators { etag: header("etag"), last_modified: header("last-modified") };
                     let bytes = read_capped(response.body_mut().as_reader(), url, options.max_bytes)?;
                     return Ok(Fetched::Document { bytes, validators });
@@ -111,7 +113,11 @@ pub fn fetch(url: &str, validators: &Validators, options: &FetchOptions) -> Resu
                 backoff(attempt).min(options.max_retry_wait)
             }
             Err(e) if attempt > 1 => {
-                return Err(FetchError::RetriesExhausted { url: url.to_string(), attempts: attempt, last: e.to_string() })
+                return Err(FetchError::RetriesExhausted {
+                    url: url.to_string(),
+                    attempts: attempt,
+                    last: e.to_string(),
+                })
             }
             Err(source) => return Err(FetchError::Transport { url: url.to_string(), source }),
         };

@@ -34,7 +34,10 @@ pub enum SyncError {
 pub enum Synced {
     /// The server answered 304: nothing to ingest.
     NotModified,
-    Ingested { changes: ChangeSet, n_bytes: u64 },
+    Ingested {
+        changes: ChangeSet,
+        n_bytes: u64,
+    },
 }
 
 fn source_of(def: &FeedDef) -> (SourceKind, IngestScope) {
@@ -112,7 +115,9 @@ fn fetch_and_ingest(store: &mut Store, def: &FeedDef, attempt_at: &str) -> Resul
     } else {
         Validators::default()
     };
-    match fetch::fetch(&document_url, &validators, &options).map_err(|source| SyncError::Fetch { feed: feed(), source })? {
+    match fetch::fetch(&document_url, &validators, &options)
+        .map_err(|source| SyncError::Fetch { feed: feed(), source })?
+    {
         Fetched::NotModified => {
             let m = meta(def, Some(&document_url), attempt_at, &validators);
             store.record_feed_success(&m, attempt_at).map_err(|source| SyncError::Store { feed: feed(), source })?;

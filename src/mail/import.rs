@@ -31,9 +31,6 @@ pub fn collect(messages: Vec<(String, Vec<u8>)>) -> (Vec<Advisory>, ImportReport
     for (label, raw) in messages {
         report.n_messages += 1;
         match super::parse_message(&raw) {
-            Ok(mail) if mail.advisories.is_empty() => {
-                report.skipped.push((label, "no advisory found in the message".to_string()));
-            }
             Ok(mail) => {
                 report.n_advisory_messages += 1;
                 for advisory in mail.advisories {

@@ -1,8 +1,8 @@
 //! Security mailing lists: raw RFC 822 messages (from an mbox, a Maildir, a pipermail archive
 //! or a single file) turned into normalised advisories (DSA, DLA, USN, RHSA). Owns mailbox
-//! reading, MIME/PGP body extraction and the body parsers; must not touch the store or the
-//! network, and never fails an import because of one message: a message that is not an
-//! advisory, or cannot be parsed, becomes a [`Skip`] with a reason.
+//! reading, MIME/PGP body extraction and the body parsers. Only `import` touches the store;
+//! nothing here touches the network. One message never fails an import: a message that is not
+//! an advisory, or cannot be parsed, becomes a [`Skip`] with a reason.
 //!
 //! # Layout
 //!
@@ -11,6 +11,8 @@
 //! - `body`: the text of a parsed message (mail-parser decodes MIME), PGP clear-sign removal.
 //! - [`debian`], [`ubuntu`], [`redhat`]: body parsers, pure `(subject, text) → Advisory`.
 //! - [`parse_message`]: one raw message in, advisories or a skip reason out.
+//! - [`import`]: the import stage (`cascade mail import`, later `POST /v1/mail`): messages in,
+//!   advisories of the `mail` feed stored in one ingest.
 //!
 //! A forwarded advisory (an oss-security post quoting a DSA, a message/rfc822 attachment, an
 //! inline `> ` quote) is found inside the body: the parsers look for the advisory's own header
@@ -18,6 +20,7 @@
 
 mod body;
 pub mod debian;
+pub mod import;
 pub mod mailbox;
 pub mod redhat;
 mod text;

@@ -85,6 +85,19 @@ fn key_hash(advisory_id: &str, a: &AffectedRef<'_>) -> u64 {
     h.finish()
 }
 
+fn id_hash(id: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    id.hash(&mut h);
+    h.finish()
+}
+
+/// What an advisory row and its aliases hold, hashed.
+fn content_hash(a: &Advisory) -> u64 {
+    let mut h = DefaultHasher::new();
+    (&a.title, a.severity.map(|s| s.as_str()), &a.published, &a.modified, &a.url, &a.aliases).hash(&mut h);
+    h.finish()
+}
+
 fn value_hash(status: &str, fixed: Option<&str>, scheme: &str) -> u64 {
     let mut h = DefaultHasher::new();
     (status, fixed, scheme).hash(&mut h);
@@ -127,6 +140,12 @@ struct Ingest<'t> {
     previous: HashMap<u64, Previous>,
     /// Keys written by this ingest, with the value written (duplicates: last one wins).
     seen: HashMap<u64, Previous>,
+    /// Stored advisories this ingest may replace: id hash -> content hash.
+    previous_advisories: HashMap<u64, (String, u64)>,
+    /// Advisory ids (hashed) this ingest has stated.
+    seen_advisories: HashSet<u64>,
+    /// Package keys (hashed) already in `changes.touched`.
+    touched: HashSet<u64>,
     changes: ChangeSet,
     failure: Option<StoreError>,
     meta_document_url: Option<String>,
@@ -158,15 +177,22 @@ impl Store {
             ingest_id,
             previous: HashMap::new(),
             seen: HashMap::new(),
+            previous_advisories: HashMap::new(),
+            seen_advisories: HashSet::new(),
+            touched: HashSet::new(),
             changes: ChangeSet { feed: meta.feed.to_string(), ingest_id: Some(ingest_id), ..ChangeSet::default() },
             failure: None,
             meta_document_url: meta.document_url.map(str::to_string),
             fetched_at: meta.fetched_at.to_string(),
         };
+        let mut bulk = false;
         let summary = match meta.scope {
             IngestScope::WholeFeed => {
                 ingest.load_previous(None)?;
-                ingest.delete_feed_metadata()?;
+                bulk = ingest.previous.is_empty();
+                if bulk {
+                    drop_bulk_indexes(&tx)?;
+                }
                 let summary = parse(&mut |advisory| ingest.write(advisory))?;
                 if let Some(e) = ingest.failure.take() {
                     return Err(e.into());
@@ -178,7 +204,6 @@ impl Store {
                 let summary = parse(&mut |a| advisories.push(a))?;
                 let ids: HashSet<&str> = advisories.iter().map(|a| a.id.as_str()).collect();
                 ingest.load_previous(Some(&ids))?;
-                ingest.delete_advisory_metadata(&ids)?;
                 for advisory in advisories {
                     ingest.write(advisory);
                 }
@@ -190,6 +215,9 @@ impl Store {
         };
         ingest.withdraw_unseen()?;
         let mut changes = ingest.finish(summary)?;
+        if bulk {
+            create_bulk_indexes(&tx)?;
+        }
         link_mail_entries(&tx)?;
         tx.commit().map_err(sql("committing an ingest"))?;
         changes.ingest_id = Some(ingest_id);
@@ -372,9 +400,7 @@ impl Store {
         let Some(mut advisory) = head else { return Ok(None) };
         let mut stmt = self
             .conn
-            .prepare(
-                "SELECT alias FROM advisory_aliases WHERE feed = ?1 AND advisory_id = ?2 AND alias != ?2 ORDER BY alias",
-            )
+            .prepare("SELECT alias FROM advisory_aliases WHERE feed = ?1 AND advisory_id = ?2 ORDER BY alias")
             .map_err(sql("reading an advisory"))?;
         advisory.aliases = stmt
             .query_map(params![feed, id], |r| r.get(0))
@@ -496,18 +522,45 @@ fn ensure_feed(conn: &rusqlite::Connection, meta: &IngestMeta<'_>) -> Result<(),
 fn link_mail_entries(tx: &Transaction<'_>) -> Result<(), StoreError> {
     tx.execute(
         "UPDATE affected SET linked_to = (
-             SELECT f.id FROM advisory_aliases ma
-             JOIN advisory_aliases fa ON fa.alias = ma.alias AND fa.feed != ma.feed
-             JOIN feeds ff ON ff.name = fa.feed AND ff.source = 'feed'
-             JOIN affected f ON f.feed = fa.feed AND f.advisory_id = fa.advisory_id
-             WHERE ma.feed = affected.feed AND ma.advisory_id = affected.advisory_id
-               AND f.distro = affected.distro AND f.release = affected.release AND f.package = affected.package
+             SELECT f.id FROM affected f JOIN feeds ff ON ff.name = f.feed AND ff.source = 'feed'
+             WHERE f.distro = affected.distro AND f.release = affected.release AND f.package = affected.package
+               AND (f.advisory_id = affected.advisory_id
+                    OR f.advisory_id IN (SELECT alias FROM advisory_aliases
+                                         WHERE feed = affected.feed AND advisory_id = affected.advisory_id)
+                    OR EXISTS (SELECT 1 FROM advisory_aliases fa
+                               WHERE fa.feed = f.feed AND fa.advisory_id = f.advisory_id
+                                 AND (fa.alias = affected.advisory_id
+                                      OR fa.alias IN (SELECT alias FROM advisory_aliases
+                                                      WHERE feed = affected.feed AND advisory_id = affected.advisory_id))))
              ORDER BY f.id LIMIT 1)
          WHERE feed IN (SELECT name FROM feeds WHERE source = 'mail')",
         [],
     )
     .map(|_| ())
     .map_err(sql("linking mail entries to feed entries"))
+}
+
+/// Secondary indexes that a first ingest of a large feed drops and rebuilds afterwards:
+/// building an index from sorted rows is several times faster than half a million random
+/// inserts into it. They must match `schema/0002_advisories.sql` (a test checks).
+const BULK_INDEXES: &[(&str, &str)] = &[
+    ("affected_by_advisory", "CREATE INDEX affected_by_advisory ON affected (advisory_id)"),
+    ("affected_by_package", "CREATE INDEX affected_by_package ON affected (distro, release, package)"),
+    ("advisory_aliases_by_alias", "CREATE INDEX advisory_aliases_by_alias ON advisory_aliases (alias)"),
+];
+
+fn drop_bulk_indexes(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    for (name, _) in BULK_INDEXES {
+        tx.execute_batch(&format!("DROP INDEX IF EXISTS {name}")).map_err(sql("preparing a bulk ingest"))?;
+    }
+    Ok(())
+}
+
+fn create_bulk_indexes(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    for (_, create) in BULK_INDEXES {
+        tx.execute_batch(create).map_err(sql("rebuilding indexes after a bulk ingest"))?;
+    }
+    Ok(())
 }
 
 impl Ingest<'_> {
@@ -545,25 +598,19 @@ impl Ingest<'_> {
             let row_id: i64 = r.get(0).map_err(sql("reading a feed's entries"))?;
             self.previous.insert(key, Previous { row_id, value: value_hash(&status, fixed.as_deref(), &scheme) });
         }
-        Ok(())
-    }
-
-    fn delete_feed_metadata(&self) -> Result<(), StoreError> {
-        self.tx.execute("DELETE FROM advisories WHERE feed = ?1", [&self.feed]).map_err(sql("replacing advisories"))?;
-        self.tx
-            .execute("DELETE FROM advisory_aliases WHERE feed = ?1", [&self.feed])
-            .map_err(sql("replacing advisories"))?;
-        Ok(())
-    }
-
-    fn delete_advisory_metadata(&self, ids: &HashSet<&str>) -> Result<(), StoreError> {
-        for id in ids {
-            self.tx
-                .execute("DELETE FROM advisories WHERE feed = ?1 AND id = ?2", params![self.feed, id])
-                .map_err(sql("replacing advisories"))?;
-            self.tx
-                .execute("DELETE FROM advisory_aliases WHERE feed = ?1 AND advisory_id = ?2", params![self.feed, id])
-                .map_err(sql("replacing advisories"))?;
+        drop(rows);
+        let mut stmt = self
+            .tx
+            .prepare("SELECT id, content_hash FROM advisories WHERE feed = ?1")
+            .map_err(sql("reading a feed's advisories"))?;
+        let mut rows = stmt.query([&self.feed]).map_err(sql("reading a feed's advisories"))?;
+        while let Some(r) = rows.next().map_err(sql("reading a feed's advisories"))? {
+            let id: String = r.get(0).map_err(sql("reading a feed's advisories"))?;
+            if advisories.is_some_and(|set| !set.contains(id.as_str())) {
+                continue;
+            }
+            let hash: i64 = r.get(1).map_err(sql("reading a feed's advisories"))?;
+            self.previous_advisories.insert(id_hash(&id), (id, hash as u64));
         }
         Ok(())
     }
@@ -580,39 +627,67 @@ impl Ingest<'_> {
 
     fn write_advisory(&mut self, a: &Advisory) -> Result<(), StoreError> {
         self.changes.n_advisories += 1;
-        self.tx
-            .prepare_cached(
-                "INSERT OR REPLACE INTO advisories
-                     (feed, id, title, severity, published, modified, url, document_url, fetched_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    self.feed,
-                    a.id,
-                    a.title,
-                    a.severity.map(|s| s.as_str()),
-                    a.published,
-                    a.modified,
-                    a.url,
-                    self.meta_document_url,
-                    self.fetched_at
-                ])
-            })
-            .map_err(sql("storing an advisory"))?;
-        {
-            let mut alias = self
-                .tx
-                .prepare_cached("INSERT OR IGNORE INTO advisory_aliases (feed, advisory_id, alias) VALUES (?1, ?2, ?3)")
+        let id = id_hash(&a.id);
+        if !self.seen_advisories.insert(id) {
+            // Stated again (the tracker lists a CVE under each package): keep the first
+            // statement's metadata, add any new aliases.
+            self.insert_aliases(a)?;
+        } else if self.previous_advisories.remove(&id).map(|(_, h)| h) != Some(content_hash(a)) {
+            self.tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO advisories
+                         (feed, id, title, severity, published, modified, url, document_url, fetched_at, content_hash)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![
+                        self.feed,
+                        a.id,
+                        a.title,
+                        a.severity.map(|s| s.as_str()),
+                        a.published,
+                        a.modified,
+                        a.url,
+                        self.meta_document_url,
+                        self.fetched_at,
+                        content_hash(a) as i64
+                    ])
+                })
                 .map_err(sql("storing an advisory"))?;
-            for name in std::iter::once(&a.id).chain(&a.aliases) {
-                alias.execute(params![self.feed, a.id, name]).map_err(sql("storing an advisory"))?;
-            }
+            self.tx
+                .prepare_cached("DELETE FROM advisory_aliases WHERE feed = ?1 AND advisory_id = ?2")
+                .and_then(|mut s| s.execute(params![self.feed, a.id]))
+                .map_err(sql("storing an advisory"))?;
+            self.insert_aliases(a)?;
         }
         for entry in &a.affected {
             self.write_affected(&a.id, entry)?;
         }
         Ok(())
+    }
+
+    fn insert_aliases(&self, a: &Advisory) -> Result<(), StoreError> {
+        let mut alias = self
+            .tx
+            .prepare_cached("INSERT OR IGNORE INTO advisory_aliases (feed, advisory_id, alias) VALUES (?1, ?2, ?3)")
+            .map_err(sql("storing an advisory"))?;
+        for name in a.aliases.iter().filter(|name| **name != a.id) {
+            alias.execute(params![self.feed, a.id, name]).map_err(sql("storing an advisory"))?;
+        }
+        Ok(())
+    }
+
+    /// Adds a package key to the change set's touched keys (cloning it only once).
+    fn touch(&mut self, e: &Affected) {
+        let mut h = DefaultHasher::new();
+        (&e.distro, &e.release, &e.package).hash(&mut h);
+        if self.touched.insert(h.finish()) {
+            self.changes.touched.insert(PackageKey {
+                distro: e.distro.clone(),
+                release: e.release.clone(),
+                package: e.package.clone(),
+            });
+        }
     }
 
     fn write_affected(&mut self, advisory_id: &str, e: &Affected) -> Result<(), StoreError> {
@@ -631,8 +706,6 @@ impl Ingest<'_> {
             }
             return Ok(());
         }
-        let touched =
-            || PackageKey { distro: e.distro.clone(), release: e.release.clone(), package: e.package.clone() };
         match self.previous.remove(&key) {
             Some(prev) if prev.value == value => {
                 self.seen.insert(key, prev);
@@ -672,7 +745,7 @@ impl Ingest<'_> {
                     })
                     .map_err(sql("storing an affected entry"))?;
                 self.changes.n_changed += 1;
-                self.changes.touched.insert(touched());
+                self.touch(e);
                 self.seen.insert(key, Previous { row_id: prev.row_id, value });
             }
             None => {
@@ -700,7 +773,7 @@ impl Ingest<'_> {
                     .map_err(sql("storing an affected entry"))?;
                 let row_id = self.tx.last_insert_rowid();
                 self.changes.n_added += 1;
-                self.changes.touched.insert(touched());
+                self.touch(e);
                 self.seen.insert(key, Previous { row_id, value });
             }
         }
@@ -737,6 +810,16 @@ impl Ingest<'_> {
             self.changes.n_withdrawn += n as u64;
         }
         self.previous.clear();
+        for (_, (id, _)) in std::mem::take(&mut self.previous_advisories) {
+            self.tx
+                .prepare_cached("DELETE FROM advisories WHERE feed = ?1 AND id = ?2")
+                .and_then(|mut s| s.execute(params![self.feed, id]))
+                .map_err(sql("withdrawing an advisory"))?;
+            self.tx
+                .prepare_cached("DELETE FROM advisory_aliases WHERE feed = ?1 AND advisory_id = ?2")
+                .and_then(|mut s| s.execute(params![self.feed, id]))
+                .map_err(sql("withdrawing an advisory"))?;
+        }
         Ok(())
     }
 
@@ -901,6 +984,18 @@ mod tests {
         let health = store.feed_health().unwrap();
         assert_eq!(health[0].n_affected, 0, "counts are only refreshed on success");
         assert!(health[0].last_error.as_deref().unwrap().contains("unexpected end"));
+    }
+
+    #[test]
+    fn bulk_indexes_match_the_schema() {
+        let store = Store::open_in_memory().unwrap();
+        for (name, create) in BULK_INDEXES {
+            let stored: String = store
+                .conn
+                .query_row("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?1", [name], |r| r.get(0))
+                .unwrap();
+            assert_eq!(&stored, create);
+        }
     }
 
     #[test]

@@ -4,10 +4,10 @@
 mod feeds_alpine_redhat;
 mod feeds_debian;
 mod feeds_osv;
+mod feeds_sync;
+mod mail;
 mod pkgdb;
 mod pkgdb_rpm;
 mod registry;
 mod scan;
 mod support;
-mod feeds_sync;
-mod mail;

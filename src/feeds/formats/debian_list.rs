@@ -99,7 +99,12 @@ pub fn parse(
             Header::Malformed => {
                 summary.n_skipped += 1;
                 first_bad.get_or_insert((lineno, line));
-                tracing::debug!(feed.name = %ctx.feed, line = lineno, header = line, "skipped debian list record with a malformed header");
+                tracing::debug!(
+                    feed.name = %ctx.feed,
+                    line = lineno,
+                    header = line,
+                    "skipped debian list record with a malformed header"
+                );
             }
         }
     }
@@ -238,7 +243,13 @@ impl Record {
             self.n_package_lines += 1;
             if let Err(reason) = self.add_package_line(kind, ctx, line) {
                 summary.n_skipped += 1;
-                tracing::debug!(feed.name = %ctx.feed, advisory.id = %self.id, line = lineno, reason, "skipped debian list entry");
+                tracing::debug!(
+                    feed.name = %ctx.feed,
+                    advisory.id = %self.id,
+                    line = lineno,
+                    reason,
+                    "skipped debian list entry"
+                );
             }
         }
         // NOTE:, TODO:, RESERVED, REJECTED, NOT-FOR-US: and anything else say nothing about a

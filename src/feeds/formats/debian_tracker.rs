@@ -63,7 +63,11 @@ pub(super) fn release_for_codename(codename: &str) -> Option<&'static str> {
 
 /// The tracker page of a CVE, TEMP, DSA or DLA id.
 pub(super) fn tracker_url(id: &str) -> String {
-    format!("https://security-tracker.debian.org/tracker/{id}")
+    const BASE: &str = "https://security-tracker.debian.org/tracker/";
+    let mut url = String::with_capacity(BASE.len() + id.len());
+    url.push_str(BASE);
+    url.push_str(id);
+    url
 }
 
 /// One affected entry for a Debian source package.
@@ -777,7 +781,11 @@ skipped 8
 
     #[test]
     fn documents_that_are_not_the_format() {
-        check("[]", "error: debian-tracker-json document: not a tracker document: invalid type: sequence, expected a Debian security tracker object keyed by source package at line 1 column 0");
+        check(
+            "[]",
+            "error: debian-tracker-json document: not a tracker document: invalid type: sequence, expected a Debian \
+             security tracker object keyed by source package at line 1 column 0",
+        );
         check(
             "<!DOCTYPE html>\n<html>",
             "error: debian-tracker-json document: not JSON: expected value at line 1 column 1",
@@ -790,8 +798,16 @@ skipped 8
             "",
             "error: debian-tracker-json document: truncated document: EOF while parsing a value at line 1 column 0",
         );
-        check(r#"{"p": "x"}"#, "error: debian-tracker-json document: not a tracker document: invalid type: string \"x\", expected an object keyed by CVE or TEMP id at line 1 column 9");
-        check(r#"{"p": {"CVE-1": 5}}"#, "error: debian-tracker-json document: not a tracker document: invalid type: integer `5`, expected a tracker entry object with \"releases\" at line 1 column 17");
+        check(
+            r#"{"p": "x"}"#,
+            "error: debian-tracker-json document: not a tracker document: invalid type: string \"x\", expected an \
+             object keyed by CVE or TEMP id at line 1 column 9",
+        );
+        check(
+            r#"{"p": {"CVE-1": 5}}"#,
+            "error: debian-tracker-json document: not a tracker document: invalid type: integer `5`, expected a \
+             tracker entry object with \"releases\" at line 1 column 17",
+        );
         check("{} x", "error: debian-tracker-json document: not JSON: trailing characters at line 1 column 4");
         check("{}", "skipped 0");
     }
@@ -831,7 +847,7 @@ skipped 0
 
     /// `n_packages` packages with `cves_per_package` entries each, five releases per entry,
     /// written like the live feed (compact, repositories, nodsa on some).
-    pub(crate) fn synthetic_document(n_packages: usize, cves_per_package: usize) -> (String, usize, usize) {
+    fn synthetic_document(n_packages: usize, cves_per_package: usize) -> (String, usize, usize) {
         let mut doc = String::from("{");
         let mut n_releases = 0;
         for p in 0..n_packages {
