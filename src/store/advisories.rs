@@ -632,38 +632,49 @@ impl Ingest<'_> {
             // Stated again (the tracker lists a CVE under each package): keep the first
             // statement's metadata, add any new aliases.
             self.insert_aliases(a)?;
-        } else if self.previous_advisories.remove(&id).map(|(_, h)| h) != Some(content_hash(a)) {
-            self.tx
-                .prepare_cached(
-                    "INSERT OR REPLACE INTO advisories
-                         (feed, id, title, severity, published, modified, url, document_url, fetched_at, content_hash)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                )
-                .and_then(|mut s| {
-                    s.execute(params![
-                        self.feed,
-                        a.id,
-                        a.title,
-                        a.severity.map(|s| s.as_str()),
-                        a.published,
-                        a.modified,
-                        a.url,
-                        self.meta_document_url,
-                        self.fetched_at,
-                        content_hash(a) as i64
-                    ])
-                })
-                .map_err(sql("storing an advisory"))?;
-            self.tx
-                .prepare_cached("DELETE FROM advisory_aliases WHERE feed = ?1 AND advisory_id = ?2")
-                .and_then(|mut s| s.execute(params![self.feed, a.id]))
-                .map_err(sql("storing an advisory"))?;
-            self.insert_aliases(a)?;
+        } else {
+            let hash = content_hash(a);
+            match self.previous_advisories.remove(&id) {
+                Some((_, stored)) if stored == hash => {} // unchanged: nothing to write
+                stored => self.store_advisory(a, hash, stored.is_some())?,
+            }
         }
         for entry in &a.affected {
             self.write_affected(&a.id, entry)?;
         }
         Ok(())
+    }
+
+    /// Writes an advisory's row and aliases; `replaces` when an older version is stored.
+    fn store_advisory(&self, a: &Advisory, hash: u64, replaces: bool) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT OR REPLACE INTO advisories
+                     (feed, id, title, severity, published, modified, url, document_url, fetched_at, content_hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    self.feed,
+                    a.id,
+                    a.title,
+                    a.severity.map(|s| s.as_str()),
+                    a.published,
+                    a.modified,
+                    a.url,
+                    self.meta_document_url,
+                    self.fetched_at,
+                    hash as i64
+                ])
+            })
+            .map_err(sql("storing an advisory"))?;
+        if replaces {
+            self.tx
+                .prepare_cached("DELETE FROM advisory_aliases WHERE feed = ?1 AND advisory_id = ?2")
+                .and_then(|mut s| s.execute(params![self.feed, a.id]))
+                .map_err(sql("storing an advisory"))?;
+        }
+        self.insert_aliases(a)
     }
 
     fn insert_aliases(&self, a: &Advisory) -> Result<(), StoreError> {

@@ -117,7 +117,7 @@ pub fn parse(
                 let shown: String = line.chars().take(80).collect();
                 format!("no {} record found; line {lineno} is not a record header: {shown:?}", kind.record_name())
             }
-            None => format!("no {} record found in an empty document", kind.record_name()),
+            None => format!("no {} record found: the document has no record header", kind.record_name()),
         };
         return Err(FormatError::new(kind.format(), message));
     }
@@ -685,7 +685,11 @@ skipped 10
 
     #[test]
     fn documents_without_records_are_errors() {
-        check(ListKind::Dsa, "", "error: debian-dsa-list document: no DSA record found in an empty document");
+        check(
+            ListKind::Dsa,
+            "",
+            "error: debian-dsa-list document: no DSA record found: the document has no record header",
+        );
         check(
             ListKind::Dsa,
             "<!DOCTYPE html>\n<html><body>Not Found</body></html>\n",
@@ -699,7 +703,7 @@ skipped 10
         check(
             ListKind::Cve,
             "STOP: nothing below\n\tNOTE: x\n",
-            "error: debian-cve-list document: no CVE record found in an empty document",
+            "error: debian-cve-list document: no CVE record found: the document has no record header",
         );
         check(ListKind::Cve, "CVE-2022-0001\n\tRESERVED\n", "skipped 0");
     }
