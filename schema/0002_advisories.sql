@@ -30,8 +30,8 @@ CREATE TABLE ingests (
 
 -- Advisory metadata as each feed states it (the same id may come from several feeds).
 CREATE TABLE advisories (
-    feed         TEXT NOT NULL,
     id           TEXT NOT NULL,
+    feed         TEXT NOT NULL,
     title        TEXT,
     severity     TEXT,
     published    TEXT,
@@ -41,9 +41,11 @@ CREATE TABLE advisories (
     -- The fetch in which this content (metadata and aliases) was first seen.
     fetched_at   TEXT NOT NULL,
     -- Hash of the content, so that an unchanged advisory is not rewritten on every ingest.
-    content_hash INTEGER NOT NULL,
-    PRIMARY KEY (feed, id)
-) WITHOUT ROWID;
+    content_hash INTEGER NOT NULL
+);
+-- A plain index rather than a clustered key: rows are appended, only the index takes the
+-- random inserts (and a first ingest rebuilds it from sorted rows).
+CREATE UNIQUE INDEX advisories_by_id ON advisories (feed, id);
 
 -- The other identifiers of an advisory (a DSA's CVEs, a CVE's DSA), to link entries across
 -- feeds and to find an advisory by any of its names.

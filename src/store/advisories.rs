@@ -189,7 +189,8 @@ impl Store {
         let summary = match meta.scope {
             IngestScope::WholeFeed => {
                 ingest.load_previous(None)?;
-                bulk = ingest.previous.is_empty();
+                // A feed's first ingest (nothing stored under its name yet).
+                bulk = ingest.previous.is_empty() && ingest.previous_advisories.is_empty();
                 if bulk {
                     drop_bulk_indexes(&tx)?;
                 }
@@ -544,6 +545,7 @@ fn link_mail_entries(tx: &Transaction<'_>) -> Result<(), StoreError> {
 /// building an index from sorted rows is several times faster than half a million random
 /// inserts into it. They must match `schema/0002_advisories.sql` (a test checks).
 const BULK_INDEXES: &[(&str, &str)] = &[
+    ("advisories_by_id", "CREATE UNIQUE INDEX advisories_by_id ON advisories (feed, id)"),
     ("affected_by_advisory", "CREATE INDEX affected_by_advisory ON affected (advisory_id)"),
     ("affected_by_package", "CREATE INDEX affected_by_package ON affected (distro, release, package)"),
     ("advisory_aliases_by_alias", "CREATE INDEX advisory_aliases_by_alias ON advisory_aliases (alias)"),
