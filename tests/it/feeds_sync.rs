@@ -351,3 +351,68 @@ fn mail_import_stores_advisories_and_links_them_to_feeds() {
     let mail = entries.iter().find(|e| e.feed == "mail").expect("mail entry");
     assert_eq!(mail.linked_to, Some(("debian-dsa-list".to_string(), "DSA-5678-1".to_string())));
 }
+
+#[test]
+fn a_mailing_list_archive_feed_adds_each_month() {
+    use std::io::Write as _;
+    let month = |body: &str| {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(body.as_bytes()).unwrap();
+        gz.finish().unwrap()
+    };
+    let january = month(DSA_MAIL);
+    let server = HttpStub::start(move |req| {
+        if req.path().ends_with(".txt.gz") {
+            StubReply::new(200).header("Content-Type", "application/x-gzip").body(january.clone())
+        } else {
+            StubReply::new(404)
+        }
+    });
+    let ws = Workspace::new(&format!(
+        "[feeds.test-list]\nurl = \"{}/archives/{{year}}-{{Month}}.txt.gz\"\nformat = \"mail-archive\"\ndistro = \"debian\"\n",
+        server.url()
+    ));
+    let (ok, text) = ws.sync("test-list");
+    assert!(ok, "{text}");
+    assert!(text.contains("1 advisories") && text.contains("1 records skipped"), "{text}");
+    let requested = server.requests()[0].path().to_string();
+    let now = cascade::clock::Utc::now();
+    assert!(requested.starts_with(&format!("/archives/{}-", now.year)), "{requested}");
+    let entries = ws.store().affected_entries("DSA-5678-1").unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].feed, "test-list");
+    let health = ws.store().feed_health().unwrap();
+    assert_eq!(health.iter().find(|h| h.name == "test-list").unwrap().source, "mail");
+}
+
+#[test]
+fn an_index_named_tar_archive_of_csaf_documents() {
+    let Some(vex) = crate::support::shared_data("feeds/redhat-csaf-vex/cve-2021-0084.json") else {
+        eprintln!("CASCADE_SHARED_DATA is not set: skipping");
+        return;
+    };
+    let vex = std::fs::read(vex).unwrap();
+    let mut tar = tar::Builder::new(Vec::new());
+    for (name, bytes) in [("2021/cve-2021-0084.json", &vex[..]), ("2021/broken.json", &b"{not json"[..])] {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(bytes.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        tar.append_data(&mut h, name, bytes).unwrap();
+    }
+    let archive = zstd::stream::encode_all(&tar.into_inner().unwrap()[..], 3).unwrap();
+    let server = HttpStub::start(move |req| match req.path() {
+        "/vex/archive_latest.txt" => StubReply::new(200).body("csaf_vex_2026-12-01.tar.zst\n"),
+        "/vex/csaf_vex_2026-12-01.tar.zst" => StubReply::new(200).body(archive.clone()),
+        _ => StubReply::new(404),
+    });
+    let ws = Workspace::new(&format!(
+        "[feeds.test-vex]\nurl = \"{0}/vex/\"\nindex_url = \"{0}/vex/archive_latest.txt\"\ncontainer = \"tar\"\nformat = \"redhat-csaf\"\ndistro = \"rhel\"\nreleases = [\"8\", \"9\"]\n",
+        server.url()
+    ));
+    let (ok, text) = ws.sync("test-vex");
+    assert!(ok, "{text}");
+    assert!(text.contains("1 records skipped"), "the broken member is skipped: {text}");
+    assert!(!ws.store().affected_entries("CVE-2021-0084").unwrap().is_empty());
+    assert_eq!(server.requests().len(), 2);
+}
