@@ -51,8 +51,11 @@ impl Workspace {
     }
 }
 
+/// (origin package, [(fixed version, [advisory ids])])
+type SecdbPackage<'a> = (&'a str, &'a [(&'a str, &'a [&'a str])]);
+
 /// An Alpine secdb document (the real format) for v3.19/main.
-fn secdb(packages: &[(&str, &[(&str, &[&str])])]) -> Vec<u8> {
+fn secdb(packages: &[SecdbPackage<'_>]) -> Vec<u8> {
     let packages: Vec<serde_json::Value> = packages
         .iter()
         .map(|(name, fixes)| {
