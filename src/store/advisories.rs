@@ -6,6 +6,7 @@ use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::{sql, Store, StoreError};
@@ -227,94 +228,42 @@ impl Store {
 
     /// The changes of one ingest: added entries (still present), changed and withdrawn ones.
     pub fn changes(&self, ingest_id: i64) -> Result<Vec<Change>, StoreError> {
-        let mut out = Vec::new();
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT advisory_id, distro, release, package, kind, module, status, fixed_version
-                 FROM affected WHERE added_in = ?1 ORDER BY advisory_id, distro, release, package",
-            )
-            .map_err(sql("reading a change set"))?;
-        let rows = stmt
-            .query_map([ingest_id], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, Option<String>>(5)?,
-                    r.get::<_, String>(6)?,
-                    r.get::<_, Option<String>>(7)?,
-                ))
-            })
-            .map_err(sql("reading a change set"))?;
-        for row in rows {
-            let (advisory_id, distro, release, package, kind, module, status, fixed) =
-                row.map_err(sql("reading a change set"))?;
-            out.push(Change {
-                change: ChangeKind::Added,
-                advisory_id,
-                key: PackageKey { distro, release, package },
-                kind: parse_kind(&kind)?,
-                module,
-                before: None,
-                after: Some((parse_status(&status)?, fixed)),
-            });
-        }
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT change, advisory_id, distro, release, package, kind, module,
+                "SELECT 'added', advisory_id, distro, release, package, kind, module,
+                        NULL, NULL, status, fixed_version
+                 FROM affected WHERE added_in = ?1
+                 UNION ALL
+                 SELECT change, advisory_id, distro, release, package, kind, module,
                         old_status, old_fixed, new_status, new_fixed
-                 FROM affected_changes WHERE ingest_id = ?1 ORDER BY rowid",
+                 FROM affected_changes WHERE ingest_id = ?1",
             )
             .map_err(sql("reading a change set"))?;
         let rows = stmt
             .query_map([ingest_id], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, String>(5)?,
-                    r.get::<_, Option<String>>(6)?,
-                    r.get::<_, String>(7)?,
-                    r.get::<_, Option<String>>(8)?,
-                    r.get::<_, Option<String>>(9)?,
-                    r.get::<_, Option<String>>(10)?,
-                ))
+                let state = |status: usize, fixed: usize| -> rusqlite::Result<Option<(Status, Option<String>)>> {
+                    let status: Option<Status> = r.get(status)?;
+                    let fixed: Option<String> = r.get(fixed)?;
+                    Ok(status.map(|s| (s, fixed)))
+                };
+                Ok(Change {
+                    change: match r.get_ref(0)?.as_str()? {
+                        "added" => ChangeKind::Added,
+                        "changed" => ChangeKind::Changed,
+                        _ => ChangeKind::Withdrawn,
+                    },
+                    advisory_id: r.get(1)?,
+                    key: PackageKey { distro: r.get(2)?, release: r.get(3)?, package: r.get(4)? },
+                    kind: r.get(5)?,
+                    module: r.get(6)?,
+                    before: state(7, 8)?,
+                    after: state(9, 10)?,
+                })
             })
             .map_err(sql("reading a change set"))?;
-        for row in rows {
-            let (
-                change,
-                advisory_id,
-                distro,
-                release,
-                package,
-                kind,
-                module,
-                old_status,
-                old_fixed,
-                new_status,
-                new_fixed,
-            ) = row.map_err(sql("reading a change set"))?;
-            let after = match new_status {
-                Some(s) => Some((parse_status(&s)?, new_fixed)),
-                None => None,
-            };
-            out.push(Change {
-                change: if change == "changed" { ChangeKind::Changed } else { ChangeKind::Withdrawn },
-                advisory_id,
-                key: PackageKey { distro, release, package },
-                kind: parse_kind(&kind)?,
-                module,
-                before: Some((parse_status(&old_status)?, old_fixed)),
-                after,
-            });
-        }
+        let mut out: Vec<Change> = rows.collect::<Result<_, _>>().map_err(sql("reading a change set"))?;
+        out.sort_by(|a, b| (&a.advisory_id, &a.key).cmp(&(&b.advisory_id, &b.key)));
         Ok(out)
     }
 
@@ -333,44 +282,25 @@ impl Store {
             .map_err(sql("reading affected entries"))?;
         let rows = stmt
             .query_map([advisory_id], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, String>(5)?,
-                    r.get::<_, String>(6)?,
-                    r.get::<_, Option<String>>(7)?,
-                    r.get::<_, String>(8)?,
-                    r.get::<_, Option<String>>(9)?,
-                    r.get::<_, Option<String>>(10)?,
-                    r.get::<_, Option<String>>(11)?,
-                ))
+                let linked_feed: Option<String> = r.get(10)?;
+                Ok(StoredAffected {
+                    feed: r.get(0)?,
+                    advisory_id: r.get(1)?,
+                    affected: Affected {
+                        distro: r.get(2)?,
+                        release: r.get(3)?,
+                        package: r.get(4)?,
+                        kind: r.get(5)?,
+                        status: r.get(6)?,
+                        fixed_version: r.get(7)?,
+                        scheme: r.get(8)?,
+                        module: r.get(9)?,
+                    },
+                    linked_to: linked_feed.zip(r.get(11)?),
+                })
             })
             .map_err(sql("reading affected entries"))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (feed, advisory_id, distro, release, package, kind, status, fixed, scheme, module, lfeed, ladv) =
-                row.map_err(sql("reading affected entries"))?;
-            out.push(StoredAffected {
-                feed,
-                advisory_id,
-                affected: Affected {
-                    distro,
-                    release,
-                    package,
-                    kind: parse_kind(&kind)?,
-                    status: parse_status(&status)?,
-                    fixed_version: fixed,
-                    scheme: Ecosystem::parse(&scheme)
-                        .ok_or_else(|| StoreError::Corrupt(format!("affected entry has scheme {scheme}")))?,
-                    module,
-                },
-                linked_to: lfeed.zip(ladv),
-            });
-        }
-        Ok(out)
+        rows.collect::<Result<_, _>>().map_err(sql("reading affected entries"))
     }
 
     /// The stored metadata of an advisory from one feed, with its aliases.
@@ -500,12 +430,28 @@ pub struct StoredAdvisory {
     pub fetched_at: String,
 }
 
-fn parse_kind(s: &str) -> Result<PackageKind, StoreError> {
-    PackageKind::parse(s).ok_or_else(|| StoreError::Corrupt(format!("affected entry has package kind {s}")))
+/// Reads a column written from an enum's `as_str`; anything else is a corrupt database.
+fn from_text<T>(v: ValueRef<'_>, what: &str, parse: impl Fn(&str) -> Option<T>) -> FromSqlResult<T> {
+    let text = v.as_str()?;
+    parse(text).ok_or_else(|| FromSqlError::Other(format!("stored {what} {text:?} is not one cascade writes").into()))
 }
 
-fn parse_status(s: &str) -> Result<Status, StoreError> {
-    Status::parse(s).ok_or_else(|| StoreError::Corrupt(format!("affected entry has status {s}")))
+impl FromSql for Status {
+    fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
+        from_text(v, "status", Status::parse)
+    }
+}
+
+impl FromSql for PackageKind {
+    fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
+        from_text(v, "package kind", PackageKind::parse)
+    }
+}
+
+impl FromSql for Ecosystem {
+    fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
+        from_text(v, "version scheme", Ecosystem::parse)
+    }
 }
 
 fn ensure_feed(conn: &rusqlite::Connection, meta: &IngestMeta<'_>) -> Result<(), StoreError> {

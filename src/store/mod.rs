@@ -11,7 +11,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::images::digest::Digest;
 use crate::images::ResolvedImage;
-use crate::inventory::{Ecosystem, InstalledPackage, Inventory, Package};
+use crate::inventory::{InstalledPackage, Inventory, Package};
 use crate::layers::{Entry, EntryKind, LayerExtract, EXTRACTOR_VERSION};
 
 pub use advisories::{FeedHealth, IngestError, IngestMeta, IngestScope, SourceKind, StoredAdvisory, StoredAffected};
@@ -313,32 +313,28 @@ impl Store {
             .map_err(sql("reading packages"))?;
         let rows = stmt
             .query_map([image_id], |r| {
-                Ok((
-                    Package {
+                Ok(InstalledPackage {
+                    package: Package {
                         name: r.get(0)?,
                         version: r.get(1)?,
                         arch: r.get(2)?,
                         source_name: r.get(3)?,
                         source_version: r.get(4)?,
-                        ecosystem: Ecosystem::Dpkg,
+                        ecosystem: r.get(5)?,
                         module: r.get(6)?,
                     },
-                    r.get::<_, String>(5)?,
-                    r.get::<_, String>(7)?,
-                ))
+                    layer: r.get(7)?,
+                })
             })
             .map_err(sql("reading packages"))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (mut package, ecosystem, layer) = row.map_err(sql("reading packages"))?;
-            package.ecosystem = Ecosystem::parse(&ecosystem)
-                .ok_or_else(|| StoreError::Corrupt(format!("package {} has ecosystem {ecosystem}", package.name)))?;
-            let layer = layer
-                .parse()
-                .map_err(|e| StoreError::Corrupt(format!("package {} has layer digest {layer}: {e}", package.name)))?;
-            out.push(InstalledPackage { package, layer });
-        }
-        Ok(out)
+        rows.collect::<Result<_, _>>().map_err(sql("reading packages"))
+    }
+}
+
+impl rusqlite::types::FromSql for Digest {
+    fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        let text = v.as_str()?;
+        text.parse().map_err(|e: crate::images::digest::DigestError| rusqlite::types::FromSqlError::Other(e.into()))
     }
 }
 
@@ -372,6 +368,44 @@ mod tests {
         // Storing again replaces, it does not duplicate.
         store.put_layer_extract(&digest, &extract).unwrap();
         assert_eq!(store.layer_extract(&digest).unwrap().unwrap().entries.len(), extract.entries.len());
+    }
+
+    #[test]
+    fn inventories_round_trip_and_replace_the_previous_one() {
+        use crate::images::manifest::{ImageConfig, Platform};
+        use crate::inventory::Ecosystem;
+        let mut store = Store::open_in_memory().unwrap();
+        let layer = Digest::sha256_of(b"layer");
+        let image = ResolvedImage {
+            reference: "registry.example/app:1".into(),
+            index_digest: None,
+            manifest_digest: Digest::sha256_of(b"manifest"),
+            platform: Platform::parse("linux/amd64").unwrap(),
+            config_digest: Digest::sha256_of(b"config"),
+            config: ImageConfig::default(),
+            layers: vec![],
+        };
+        let package = |name: &str, ecosystem| InstalledPackage {
+            package: Package {
+                name: name.into(),
+                version: "1.0-1".into(),
+                arch: "amd64".into(),
+                source_name: "src".into(),
+                source_version: "1.0-1".into(),
+                ecosystem,
+                module: None,
+            },
+            layer: layer.clone(),
+        };
+        let inventory = Inventory {
+            os: None,
+            packages: vec![package("a", Ecosystem::Dpkg), package("b", Ecosystem::Rpm)],
+            warnings: vec![],
+        };
+        store.save_inventory(&image, &inventory).unwrap();
+        let id = store.save_inventory(&image, &inventory).unwrap();
+        assert_eq!(store.images().unwrap().len(), 1, "a rescan replaces the inventory");
+        assert_eq!(store.packages(id).unwrap(), inventory.packages);
     }
 
     #[test]
