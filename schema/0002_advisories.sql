@@ -37,9 +37,9 @@ CREATE TABLE advisories (
     published    TEXT,
     modified     TEXT,
     url          TEXT,
-    document_url TEXT,
-    -- The fetch in which this content (metadata and aliases) was first seen.
-    fetched_at   TEXT NOT NULL,
+    -- Provenance: the ingest (document URL, fetch time) in which this content (metadata and
+    -- aliases) was first seen.
+    ingest_id    INTEGER NOT NULL REFERENCES ingests (id),
     -- Hash of the content, so that an unchanged advisory is not rewritten on every ingest.
     content_hash INTEGER NOT NULL
 );

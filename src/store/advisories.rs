@@ -149,8 +149,6 @@ struct Ingest<'t> {
     touched: HashSet<u64>,
     changes: ChangeSet,
     failure: Option<StoreError>,
-    meta_document_url: Option<String>,
-    fetched_at: String,
 }
 
 impl Store {
@@ -183,8 +181,6 @@ impl Store {
             touched: HashSet::new(),
             changes: ChangeSet { feed: meta.feed.to_string(), ingest_id: Some(ingest_id), ..ChangeSet::default() },
             failure: None,
-            meta_document_url: meta.document_url.map(str::to_string),
-            fetched_at: meta.fetched_at.to_string(),
         };
         let mut bulk = false;
         let summary = match meta.scope {
@@ -308,8 +304,8 @@ impl Store {
         let head = self
             .conn
             .query_row(
-                "SELECT title, severity, published, modified, url, document_url, fetched_at
-                 FROM advisories WHERE feed = ?1 AND id = ?2",
+                "SELECT a.title, a.severity, a.published, a.modified, a.url, i.document_url, i.fetched_at
+                 FROM advisories a JOIN ingests i ON i.id = a.ingest_id WHERE a.feed = ?1 AND a.id = ?2",
                 params![feed, id],
                 |r| {
                     Ok(StoredAdvisory {
@@ -601,8 +597,8 @@ impl Ingest<'_> {
         self.tx
             .prepare_cached(
                 "INSERT OR REPLACE INTO advisories
-                     (feed, id, title, severity, published, modified, url, document_url, fetched_at, content_hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                     (feed, id, title, severity, published, modified, url, ingest_id, content_hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )
             .and_then(|mut s| {
                 s.execute(params![
@@ -613,8 +609,7 @@ impl Ingest<'_> {
                     a.published,
                     a.modified,
                     a.url,
-                    self.meta_document_url,
-                    self.fetched_at,
+                    self.ingest_id,
                     hash as i64
                 ])
             })
