@@ -6,7 +6,8 @@ use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 
-use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
+use rusqlite::ToSql;
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::{sql, Store, StoreError};
@@ -133,20 +134,44 @@ struct Previous {
     value: u64,
 }
 
+/// A new affected entry waiting for its batch insert.
+struct PendingRow {
+    row_id: i64,
+    advisory_id: String,
+    affected: Affected,
+}
+
+/// Rows per multi-row INSERT: one statement per batch instead of one per row (12 values a
+/// row, well under SQLite's limit on bound parameters).
+const INSERT_BATCH: usize = 64;
+const AFFECTED_COLUMNS: &str =
+    "id, feed, advisory_id, distro, release, package, kind, status, fixed_version, scheme, module, added_in";
+
 /// The state of one running ingest.
 struct Ingest<'t> {
     tx: &'t Transaction<'t>,
     feed: String,
     ingest_id: i64,
     previous: HashMap<u64, Previous>,
-    /// Keys written by this ingest, with the value written (duplicates: last one wins).
+    /// Keys stated by this ingest: row id and the value now written (duplicates: the last
+    /// statement wins).
     seen: HashMap<u64, Previous>,
+    /// Stored rows this ingest has updated, with what they held before (status, fixed version,
+    /// changed_in) and their value hash then. The change set is logged from these at the end,
+    /// so an entry stated twice with the stored value in the end counts as unchanged.
+    originals: HashMap<i64, (String, Option<String>, Option<i64>, u64)>,
     /// Stored advisories this ingest may replace: id hash -> content hash.
     previous_advisories: HashMap<u64, (String, u64)>,
     /// Advisory ids (hashed) this ingest has stated.
     seen_advisories: HashSet<u64>,
     /// Package keys (hashed) already in `changes.touched`.
     touched: HashSet<u64>,
+    /// New entries not yet written, flushed [`INSERT_BATCH`] at a time; their row ids are
+    /// assigned here so that the diff can refer to them before they reach the table.
+    pending: Vec<PendingRow>,
+    next_row_id: i64,
+    /// Rows with a lower id were stored before this ingest.
+    first_new_row_id: i64,
     changes: ChangeSet,
     failure: Option<StoreError>,
 }
@@ -170,15 +195,22 @@ impl Store {
         )
         .map_err(sql("starting an ingest"))?;
         let ingest_id = tx.last_insert_rowid();
+        let next_row_id: i64 = tx
+            .query_row("SELECT coalesce(max(id), 0) + 1 FROM affected", [], |r| r.get(0))
+            .map_err(sql("starting an ingest"))?;
         let mut ingest = Ingest {
             tx: &tx,
             feed: meta.feed.to_string(),
             ingest_id,
             previous: HashMap::new(),
             seen: HashMap::new(),
+            originals: HashMap::new(),
             previous_advisories: HashMap::new(),
             seen_advisories: HashSet::new(),
             touched: HashSet::new(),
+            pending: Vec::with_capacity(INSERT_BATCH),
+            next_row_id,
+            first_new_row_id: next_row_id,
             changes: ChangeSet { feed: meta.feed.to_string(), ingest_id: Some(ingest_id), ..ChangeSet::default() },
             failure: None,
         };
@@ -432,6 +464,18 @@ fn from_text<T>(v: ValueRef<'_>, what: &str, parse: impl Fn(&str) -> Option<T>) 
     parse(text).ok_or_else(|| FromSqlError::Other(format!("stored {what} {text:?} is not one cascade writes").into()))
 }
 
+/// Stored as the text of `as_str`.
+macro_rules! text_to_sql {
+    ($($t:ty),*) => {$(
+        impl ToSql for $t {
+            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+                Ok(ToSqlOutput::Borrowed(ValueRef::Text(self.as_str().as_bytes())))
+            }
+        }
+    )*};
+}
+text_to_sql!(Status, PackageKind, Ecosystem);
+
 impl FromSql for Status {
     fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
         from_text(v, "status", Status::parse)
@@ -649,86 +693,34 @@ impl Ingest<'_> {
 
     fn write_affected(&mut self, advisory_id: &str, e: &Affected) -> Result<(), StoreError> {
         let key = key_hash(advisory_id, &AffectedRef::from(e));
-        let status = e.status.as_str();
-        let scheme = e.scheme.as_str();
-        let value = value_hash(status, e.fixed_version.as_deref(), scheme);
-        if let Some(written) = self.seen.get_mut(&key) {
-            // The document lists the same entry twice: the last statement wins.
+        let value = value_hash(e.status.as_str(), e.fixed_version.as_deref(), e.scheme.as_str());
+        if let Some(written) = self.seen.get(&key).copied() {
+            // The document states the same entry again: the last statement wins.
             if written.value != value {
-                written.value = value;
-                self.tx
-                    .prepare_cached("UPDATE affected SET status = ?2, fixed_version = ?3, scheme = ?4 WHERE id = ?1")
-                    .and_then(|mut s| s.execute(params![written.row_id, status, e.fixed_version, scheme]))
-                    .map_err(sql("storing an affected entry"))?;
+                self.flush_pending()?;
+                if written.row_id < self.first_new_row_id {
+                    self.remember_original(written.row_id, written.value)?;
+                }
+                self.update_row(written.row_id, e)?;
+                self.seen.insert(key, Previous { row_id: written.row_id, value });
             }
             return Ok(());
         }
         match self.previous.remove(&key) {
-            Some(prev) if prev.value == value => {
-                self.seen.insert(key, prev);
-            }
             Some(prev) => {
-                let (old_status, old_fixed): (String, Option<String>) = self
-                    .tx
-                    .prepare_cached("SELECT status, fixed_version FROM affected WHERE id = ?1")
-                    .and_then(|mut s| s.query_row([prev.row_id], |r| Ok((r.get(0)?, r.get(1)?))))
-                    .map_err(sql("storing an affected entry"))?;
-                self.tx
-                    .prepare_cached(
-                        "UPDATE affected SET status = ?2, fixed_version = ?3, scheme = ?4, changed_in = ?5 WHERE id = ?1",
-                    )
-                    .and_then(|mut s| s.execute(params![prev.row_id, status, e.fixed_version, scheme, self.ingest_id]))
-                    .map_err(sql("storing an affected entry"))?;
-                self.tx
-                    .prepare_cached(
-                        "INSERT INTO affected_changes (ingest_id, change, advisory_id, distro, release, package, kind,
-                                                       module, old_status, old_fixed, new_status, new_fixed)
-                         VALUES (?1, 'changed', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                    )
-                    .and_then(|mut s| {
-                        s.execute(params![
-                            self.ingest_id,
-                            advisory_id,
-                            e.distro,
-                            e.release,
-                            e.package,
-                            e.kind.as_str(),
-                            e.module,
-                            old_status,
-                            old_fixed,
-                            status,
-                            e.fixed_version
-                        ])
-                    })
-                    .map_err(sql("storing an affected entry"))?;
-                self.changes.n_changed += 1;
-                self.touch(e);
+                if prev.value != value {
+                    self.remember_original(prev.row_id, prev.value)?;
+                    self.update_row(prev.row_id, e)?;
+                }
                 self.seen.insert(key, Previous { row_id: prev.row_id, value });
             }
             None => {
-                self.tx
-                    .prepare_cached(
-                        "INSERT INTO affected (feed, advisory_id, distro, release, package, kind, status, fixed_version,
-                                               scheme, module, added_in)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                    )
-                    .and_then(|mut s| {
-                        s.execute(params![
-                            self.feed,
-                            advisory_id,
-                            e.distro,
-                            e.release,
-                            e.package,
-                            e.kind.as_str(),
-                            status,
-                            e.fixed_version,
-                            scheme,
-                            e.module,
-                            self.ingest_id
-                        ])
-                    })
-                    .map_err(sql("storing an affected entry"))?;
-                let row_id = self.tx.last_insert_rowid();
+                let row_id = self.next_row_id;
+                self.next_row_id += 1;
+                self.pending.push(PendingRow { row_id, advisory_id: advisory_id.to_string(), affected: e.clone() });
+                if self.pending.len() == INSERT_BATCH {
+                    self.flush_pending()?;
+                }
                 self.changes.n_added += 1;
                 self.touch(e);
                 self.seen.insert(key, Previous { row_id, value });
@@ -737,8 +729,110 @@ impl Ingest<'_> {
         Ok(())
     }
 
+    /// Keeps what a stored row held before this ingest first changes it.
+    fn remember_original(&mut self, row_id: i64, stored_value: u64) -> Result<(), StoreError> {
+        if self.originals.contains_key(&row_id) {
+            return Ok(());
+        }
+        let (status, fixed, changed_in): (String, Option<String>, Option<i64>) = self
+            .tx
+            .prepare_cached("SELECT status, fixed_version, changed_in FROM affected WHERE id = ?1")
+            .and_then(|mut s| s.query_row([row_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))))
+            .map_err(sql("storing an affected entry"))?;
+        self.originals.insert(row_id, (status, fixed, changed_in, stored_value));
+        Ok(())
+    }
+
+    fn update_row(&self, row_id: i64, e: &Affected) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "UPDATE affected SET status = ?2, fixed_version = ?3, scheme = ?4, changed_in = ?5 WHERE id = ?1",
+            )
+            .and_then(|mut s| s.execute(params![row_id, e.status, e.fixed_version, e.scheme, self.ingest_id]))
+            .map(|_| ())
+            .map_err(sql("storing an affected entry"))
+    }
+
+    /// Logs every stored entry whose value this ingest changed, comparing the final statement
+    /// with what was stored; entries that ended where they started are restored as unchanged.
+    fn log_changes(&mut self) -> Result<(), StoreError> {
+        let final_values: HashMap<i64, u64> = self.seen.values().map(|p| (p.row_id, p.value)).collect();
+        let mut originals: Vec<_> = std::mem::take(&mut self.originals).into_iter().collect();
+        originals.sort_by_key(|(row_id, _)| *row_id);
+        for (row_id, (old_status, old_fixed, old_changed_in, old_value)) in originals {
+            if final_values.get(&row_id) == Some(&old_value) {
+                self.tx
+                    .prepare_cached("UPDATE affected SET changed_in = ?2 WHERE id = ?1")
+                    .and_then(|mut s| s.execute(params![row_id, old_changed_in]))
+                    .map_err(sql("logging changes"))?;
+                continue;
+            }
+            self.tx
+                .prepare_cached(
+                    "INSERT INTO affected_changes (ingest_id, change, advisory_id, distro, release, package, kind,
+                                                   module, old_status, old_fixed, new_status, new_fixed)
+                     SELECT ?1, 'changed', advisory_id, distro, release, package, kind, module, ?3, ?4,
+                            status, fixed_version
+                     FROM affected WHERE id = ?2",
+                )
+                .and_then(|mut s| s.execute(params![self.ingest_id, row_id, old_status, old_fixed]))
+                .map_err(sql("logging changes"))?;
+            let (distro, release, package): (String, String, String) = self
+                .tx
+                .prepare_cached("SELECT distro, release, package FROM affected WHERE id = ?1")
+                .and_then(|mut s| s.query_row([row_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))))
+                .map_err(sql("logging changes"))?;
+            self.changes.n_changed += 1;
+            self.changes.touched.insert(PackageKey { distro, release, package });
+        }
+        Ok(())
+    }
+
+    /// Writes the pending new entries. Called when a batch is full, and before anything reads
+    /// or updates rows by id.
+    fn flush_pending(&mut self) -> Result<(), StoreError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let rows = std::mem::take(&mut self.pending);
+        let statement = if rows.len() == INSERT_BATCH {
+            let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; INSERT_BATCH].join(", ");
+            format!("INSERT INTO affected ({AFFECTED_COLUMNS}) VALUES {values}")
+        } else {
+            format!("INSERT INTO affected ({AFFECTED_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        };
+        let mut stmt = self.tx.prepare_cached(&statement).map_err(sql("storing affected entries"))?;
+        let chunk = if rows.len() == INSERT_BATCH { INSERT_BATCH } else { 1 };
+        for group in rows.chunks(chunk) {
+            let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(group.len() * 12);
+            for row in group {
+                let e = &row.affected;
+                values.extend_from_slice(&[
+                    &row.row_id,
+                    &self.feed,
+                    &row.advisory_id,
+                    &e.distro,
+                    &e.release,
+                    &e.package,
+                    &e.kind,
+                    &e.status,
+                    &e.fixed_version,
+                    &e.scheme,
+                    &e.module,
+                    &self.ingest_id,
+                ]);
+            }
+            stmt.execute(rusqlite::params_from_iter(values)).map_err(sql("storing affected entries"))?;
+        }
+        self.pending = rows;
+        self.pending.clear();
+        Ok(())
+    }
+
     /// Entries the previous data had and this ingest did not carry are withdrawn.
     fn withdraw_unseen(&mut self) -> Result<(), StoreError> {
+        self.flush_pending()?;
+        self.log_changes()?;
         let mut row_ids: Vec<i64> = self.previous.values().map(|p| p.row_id).collect();
         row_ids.sort_unstable();
         for row_id in row_ids {
@@ -941,6 +1035,37 @@ mod tests {
         let health = store.feed_health().unwrap();
         assert_eq!(health[0].n_affected, 0, "counts are only refreshed on success");
         assert!(health[0].last_error.as_deref().unwrap().contains("unexpected end"));
+    }
+
+    #[test]
+    fn batched_inserts_and_duplicate_statements() {
+        let mut store = Store::open_in_memory().unwrap();
+        let m = meta("big", SourceKind::Feed, IngestScope::WholeFeed);
+        let many = |fixed: &str| -> Vec<Advisory> {
+            let mut docs: Vec<Advisory> = (0..150)
+                .map(|i| advisory(&format!("CVE-2024-{i}"), &[], vec![affected("12", "pkg", Status::Fixed, Some("1"))]))
+                .collect();
+            // The same entry again later in the document, with another fixed version: it wins.
+            docs.push(advisory("CVE-2024-3", &[], vec![affected("12", "pkg", Status::Fixed, Some(fixed))]));
+            docs
+        };
+        let first = ingest(&mut store, &m, many("2")).unwrap();
+        assert_eq!((first.n_added, first.n_changed), (150, 0));
+        let entry = store.affected_entries("CVE-2024-3").unwrap();
+        assert_eq!(entry.len(), 1);
+        assert_eq!(entry[0].affected.fixed_version.as_deref(), Some("2"));
+        assert_eq!(store.affected_entries("CVE-2024-149").unwrap().len(), 1);
+        let again = ingest(&mut store, &m, many("2")).unwrap();
+        assert!(again.is_empty(), "{again:?}");
+        // First statement keeps the stored value, the second changes it: one change.
+        let mut docs = many("3");
+        docs[3] = advisory("CVE-2024-3", &[], vec![affected("12", "pkg", Status::Fixed, Some("2"))]);
+        let third = ingest(&mut store, &m, docs).unwrap();
+        assert_eq!((third.n_added, third.n_changed, third.n_withdrawn), (0, 1, 0));
+        assert_eq!(
+            summary(&store.changes(third.ingest_id.unwrap()).unwrap()),
+            vec!["Changed CVE-2024-3 debian/12/pkg fixed:2 -> fixed:3"]
+        );
     }
 
     #[test]
