@@ -164,8 +164,6 @@ struct Ingest<'t> {
     previous_advisories: HashMap<u64, (String, u64)>,
     /// Advisory ids (hashed) this ingest has stated.
     seen_advisories: HashSet<u64>,
-    /// Package keys (hashed) already in `changes.touched`.
-    touched: HashSet<u64>,
     /// New entries not yet written, flushed [`INSERT_BATCH`] at a time; their row ids are
     /// assigned here so that the diff can refer to them before they reach the table.
     pending: Vec<PendingRow>,
@@ -207,7 +205,6 @@ impl Store {
             originals: HashMap::new(),
             previous_advisories: HashMap::new(),
             seen_advisories: HashSet::new(),
-            touched: HashSet::new(),
             pending: Vec::with_capacity(INSERT_BATCH),
             next_row_id,
             first_new_row_id: next_row_id,
@@ -678,19 +675,6 @@ impl Ingest<'_> {
         Ok(())
     }
 
-    /// Adds a package key to the change set's touched keys (cloning it only once).
-    fn touch(&mut self, e: &Affected) {
-        let mut h = DefaultHasher::new();
-        (&e.distro, &e.release, &e.package).hash(&mut h);
-        if self.touched.insert(h.finish()) {
-            self.changes.touched.insert(PackageKey {
-                distro: e.distro.clone(),
-                release: e.release.clone(),
-                package: e.package.clone(),
-            });
-        }
-    }
-
     fn write_affected(&mut self, advisory_id: &str, e: &Affected) -> Result<(), StoreError> {
         let key = key_hash(advisory_id, &AffectedRef::from(e));
         let value = value_hash(e.status.as_str(), e.fixed_version.as_deref(), e.scheme.as_str());
@@ -722,7 +706,6 @@ impl Ingest<'_> {
                     self.flush_pending()?;
                 }
                 self.changes.n_added += 1;
-                self.touch(e);
                 self.seen.insert(key, Previous { row_id, value });
             }
         }
@@ -777,13 +760,7 @@ impl Ingest<'_> {
                 )
                 .and_then(|mut s| s.execute(params![self.ingest_id, row_id, old_status, old_fixed]))
                 .map_err(sql("logging changes"))?;
-            let (distro, release, package): (String, String, String) = self
-                .tx
-                .prepare_cached("SELECT distro, release, package FROM affected WHERE id = ?1")
-                .and_then(|mut s| s.query_row([row_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))))
-                .map_err(sql("logging changes"))?;
             self.changes.n_changed += 1;
-            self.changes.touched.insert(PackageKey { distro, release, package });
         }
         Ok(())
     }
@@ -846,18 +823,10 @@ impl Ingest<'_> {
                 )
                 .and_then(|mut s| s.execute(params![self.ingest_id, row_id]))
                 .map_err(sql("withdrawing an entry"))?;
-            let key: Option<(String, String, String)> = self
-                .tx
-                .prepare_cached("SELECT distro, release, package FROM affected WHERE id = ?1")
-                .and_then(|mut s| s.query_row([row_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional())
-                .map_err(sql("withdrawing an entry"))?;
             self.tx
                 .prepare_cached("DELETE FROM affected WHERE id = ?1")
                 .and_then(|mut s| s.execute([row_id]))
                 .map_err(sql("withdrawing an entry"))?;
-            if let Some((distro, release, package)) = key {
-                self.changes.touched.insert(PackageKey { distro, release, package });
-            }
             self.changes.n_withdrawn += n as u64;
         }
         self.previous.clear();
@@ -875,14 +844,26 @@ impl Ingest<'_> {
     }
 
     fn finish(self, summary: ParseSummary) -> Result<ChangeSet, StoreError> {
-        let mut changes = self.changes;
+        let Ingest { tx, ingest_id, mut changes, seen, previous, previous_advisories, seen_advisories, .. } = self;
+        drop((seen, previous, previous_advisories, seen_advisories));
         changes.n_skipped = summary.n_skipped;
-        self.tx
-            .execute(
-                "UPDATE ingests SET n_advisories = ?2, n_added = ?3, n_changed = ?4, n_withdrawn = ?5 WHERE id = ?1",
-                params![self.ingest_id, changes.n_advisories, changes.n_added, changes.n_changed, changes.n_withdrawn],
+        // The keys the change set touches, read back now that the diff's maps are gone.
+        let mut stmt = tx
+            .prepare(
+                "SELECT distro, release, package FROM affected WHERE added_in = ?1
+                 UNION SELECT distro, release, package FROM affected_changes WHERE ingest_id = ?1",
             )
             .map_err(sql("finishing an ingest"))?;
+        changes.touched = stmt
+            .query_map([ingest_id], |r| Ok(PackageKey { distro: r.get(0)?, release: r.get(1)?, package: r.get(2)? }))
+            .map_err(sql("finishing an ingest"))?
+            .collect::<Result<_, _>>()
+            .map_err(sql("finishing an ingest"))?;
+        tx.execute(
+            "UPDATE ingests SET n_advisories = ?2, n_added = ?3, n_changed = ?4, n_withdrawn = ?5 WHERE id = ?1",
+            params![ingest_id, changes.n_advisories, changes.n_added, changes.n_changed, changes.n_withdrawn],
+        )
+        .map_err(sql("finishing an ingest"))?;
         Ok(changes)
     }
 }
