@@ -3,6 +3,9 @@
 //! # Code map (modules in data-flow order)
 //!
 //! ```text
+//! feeds/*.toml ─► feeds (definition, fetch, formats::* parsers) ─┐
+//! mailboxes, list archives ─► mail (message and body parsers) ───┴─► store (ingest → change set)
+//!
 //! image reference ─► images (registry / oci-dir / oci-archive / docker-archive)
 //!                      │ manifests and blobs, every digest verified
 //!                      ▼
@@ -17,13 +20,16 @@
 //!
 //! - [`config`]: built-in defaults, `cascade.toml`, `CASCADE_*` environment variables.
 //! - [`telemetry`]: tracing setup (`RUST_LOG`, `RUST_LOG_FORMAT=json`).
-//! - [`http`]: retry and backoff rules shared by the HTTP clients.
+//! - [`clock`]: UTC timestamps; [`http`]: retry and backoff rules shared by the HTTP clients.
+//! - [`advisories`]: the normalised advisory model and change sets; pure types.
+//! - [`feeds`]: feed definitions, fetching, one parser per document format, the sync stage.
+//! - [`mail`]: mailboxes and archives, MIME/PGP text, DSA/DLA/USN/RHSA body parsers, import.
 //! - [`images`]: image references, digests, manifest types and the image sources.
 //! - [`layers`]: the streaming layer reader and its limits; pure over a `Read`.
 //! - [`inventory`]: overlay of layer extracts, OS detection, package database parsers; no IO.
 //! - [`store`]: the only module that speaks SQL; migrations come from `schema/`.
 //! - [`scan`]: orchestration of one image scan, with the layer cache.
-//! - [`output`]: table and JSON rendering of a scan.
+//! - [`output`]: rendering of command results (tables, lines, scan JSON).
 //! - [`cli`]: the clap command tree; `main.rs` only calls [`cli::run`].
 //!
 //! # Invariants
@@ -31,8 +37,10 @@
 //! - No bytes from a manifest or blob are used before their digest is verified;
 //!   a layer extract is stored only after the whole blob matched its digest.
 //! - Layers are never unpacked to disk; memory per layer is bounded by [`layers::LayerLimits`].
-//! - Parsers (`inventory::*`, `images::manifest`, `images::reference`) do no IO.
+//! - Parsers (`inventory::*`, `feeds::formats::*`, the `mail` body parsers,
+//!   `images::manifest`, `images::reference`) do no IO.
 //! - When nothing identifies an image's OS, the inventory says so; it never guesses.
+//! - An ingest is one transaction: a fetch or parse failure leaves the feed's previous data.
 
 pub mod clock;
 pub mod config;
