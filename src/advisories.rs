@@ -178,7 +178,8 @@ impl Severity {
 }
 
 /// What one ingest changed in the store, for correlation and notifications to act on.
-/// The full list of changes is read back with `Store::changes(ingest_id)`.
+/// The full list of changes is read back with `Store::changes(ingest_id)`, the package keys it
+/// touched with `Store::touched_keys(ingest_id)`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ChangeSet {
     pub feed: String,
@@ -190,8 +191,6 @@ pub struct ChangeSet {
     pub n_withdrawn: u64,
     /// Records the parser skipped (logged with their reasons).
     pub n_skipped: u64,
-    /// The (distro, release, package) keys any added, changed or withdrawn entry touched.
-    pub touched: std::collections::BTreeSet<PackageKey>,
 }
 
 impl ChangeSet {

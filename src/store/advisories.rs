@@ -184,6 +184,7 @@ impl Store {
         meta: &IngestMeta<'_>,
         parse: impl FnOnce(&mut dyn FnMut(Advisory)) -> Result<ParseSummary, FormatError>,
     ) -> Result<ChangeSet, IngestError> {
+        let started = std::time::Instant::now();
         let tx = self.conn.transaction().map_err(sql("starting an ingest"))?;
         ensure_feed(&tx, meta)?;
         tx.execute(
@@ -240,13 +241,27 @@ impl Store {
                 summary
             }
         };
+        let written_at = std::time::Instant::now();
         ingest.withdraw_unseen()?;
         let mut changes = ingest.finish(summary)?;
+        let indexed_at = std::time::Instant::now();
         if bulk {
             create_bulk_indexes(&tx)?;
         }
+        let linked_at = std::time::Instant::now();
         link_mail_entries(&tx)?;
+        let commit_at = std::time::Instant::now();
         tx.commit().map_err(sql("committing an ingest"))?;
+        tracing::debug!(
+            feed.name = meta.feed,
+            bulk,
+            parse_and_write_ms = (written_at - started).as_millis() as u64,
+            withdraw_ms = (indexed_at - written_at).as_millis() as u64,
+            index_ms = (linked_at - indexed_at).as_millis() as u64,
+            link_ms = (commit_at - linked_at).as_millis() as u64,
+            commit_ms = commit_at.elapsed().as_millis() as u64,
+            "ingest phases"
+        );
         changes.ingest_id = Some(ingest_id);
         Ok(changes)
     }
@@ -290,6 +305,23 @@ impl Store {
         let mut out: Vec<Change> = rows.collect::<Result<_, _>>().map_err(sql("reading a change set"))?;
         out.sort_by(|a, b| (&a.advisory_id, &a.key).cmp(&(&b.advisory_id, &b.key)));
         Ok(out)
+    }
+
+    /// The (distro, release, package) keys an ingest's added, changed and withdrawn entries
+    /// touch: what correlation re-evaluates.
+    pub fn touched_keys(&self, ingest_id: i64) -> Result<Vec<PackageKey>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT distro, release, package FROM affected WHERE added_in = ?1
+                 UNION SELECT distro, release, package FROM affected_changes WHERE ingest_id = ?1
+                 ORDER BY 1, 2, 3",
+            )
+            .map_err(sql("reading touched package keys"))?;
+        let rows = stmt
+            .query_map([ingest_id], |r| Ok(PackageKey { distro: r.get(0)?, release: r.get(1)?, package: r.get(2)? }))
+            .map_err(sql("reading touched package keys"))?;
+        rows.collect::<Result<_, _>>().map_err(sql("reading touched package keys"))
     }
 
     /// The stored entries of an advisory id across feeds (tests and `affected` use this).
@@ -844,21 +876,8 @@ impl Ingest<'_> {
     }
 
     fn finish(self, summary: ParseSummary) -> Result<ChangeSet, StoreError> {
-        let Ingest { tx, ingest_id, mut changes, seen, previous, previous_advisories, seen_advisories, .. } = self;
-        drop((seen, previous, previous_advisories, seen_advisories));
+        let Ingest { tx, ingest_id, mut changes, .. } = self;
         changes.n_skipped = summary.n_skipped;
-        // The keys the change set touches, read back now that the diff's maps are gone.
-        let mut stmt = tx
-            .prepare(
-                "SELECT distro, release, package FROM affected WHERE added_in = ?1
-                 UNION SELECT distro, release, package FROM affected_changes WHERE ingest_id = ?1",
-            )
-            .map_err(sql("finishing an ingest"))?;
-        changes.touched = stmt
-            .query_map([ingest_id], |r| Ok(PackageKey { distro: r.get(0)?, release: r.get(1)?, package: r.get(2)? }))
-            .map_err(sql("finishing an ingest"))?
-            .collect::<Result<_, _>>()
-            .map_err(sql("finishing an ingest"))?;
         tx.execute(
             "UPDATE ingests SET n_advisories = ?2, n_added = ?3, n_changed = ?4, n_withdrawn = ?5 WHERE id = ?1",
             params![ingest_id, changes.n_advisories, changes.n_added, changes.n_changed, changes.n_withdrawn],
@@ -955,7 +974,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!((first.n_advisories, first.n_added, first.n_changed, first.n_withdrawn), (2, 3, 0, 0));
-        assert_eq!(first.touched.len(), 3);
+        assert_eq!(store.touched_keys(first.ingest_id.unwrap()).unwrap().len(), 3);
 
         // Unchanged data: an empty change set.
         let again = ingest(
@@ -981,6 +1000,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!((second.n_added, second.n_changed, second.n_withdrawn), (0, 1, 2));
+        let touched: Vec<String> = store
+            .touched_keys(second.ingest_id.unwrap())
+            .unwrap()
+            .into_iter()
+            .map(|k| format!("{}/{}/{}", k.distro, k.release, k.package))
+            .collect();
+        assert_eq!(touched, vec!["debian/11/curl", "debian/12/curl", "debian/12/openssl"]);
         assert_eq!(
             summary(&store.changes(second.ingest_id.unwrap()).unwrap()),
             vec![
