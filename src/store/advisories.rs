@@ -185,6 +185,20 @@ impl Store {
         parse: impl FnOnce(&mut dyn FnMut(Advisory)) -> Result<ParseSummary, FormatError>,
     ) -> Result<ChangeSet, IngestError> {
         let started = std::time::Instant::now();
+        // A bigger page cache while the ingest runs keeps its pages from spilling into the WAL
+        // before the commit; the normal size is restored afterwards.
+        self.conn.execute_batch(INGEST_CACHE_PRAGMA).map_err(sql("starting an ingest"))?;
+        let result = self.ingest_in_transaction(meta, parse, started);
+        self.conn.execute_batch(super::CACHE_PRAGMA).map_err(sql("finishing an ingest"))?;
+        result
+    }
+
+    fn ingest_in_transaction(
+        &mut self,
+        meta: &IngestMeta<'_>,
+        parse: impl FnOnce(&mut dyn FnMut(Advisory)) -> Result<ParseSummary, FormatError>,
+        started: std::time::Instant,
+    ) -> Result<ChangeSet, IngestError> {
         let tx = self.conn.transaction().map_err(sql("starting an ingest"))?;
         ensure_feed(&tx, meta)?;
         tx.execute(
@@ -555,6 +569,9 @@ fn link_mail_entries(tx: &Transaction<'_>) -> Result<(), StoreError> {
     .map(|_| ())
     .map_err(sql("linking mail entries to feed entries"))
 }
+
+/// Page cache while an ingest runs (negative: KiB).
+const INGEST_CACHE_PRAGMA: &str = "PRAGMA cache_size = -16384";
 
 /// Secondary indexes that a first ingest of a large feed drops and rebuilds afterwards:
 /// building an index from sorted rows is several times faster than half a million random

@@ -16,6 +16,9 @@ use crate::layers::{Entry, EntryKind, LayerExtract, EXTRACTOR_VERSION};
 
 pub use advisories::{FeedHealth, IngestError, IngestMeta, IngestScope, SourceKind, StoredAdvisory, StoredAffected};
 
+/// Page cache of a connection (negative: KiB); ingests raise it while they run.
+const CACHE_PRAGMA: &str = "PRAGMA cache_size = -8192";
+
 /// Migrations in order; `PRAGMA user_version` records how many have been applied.
 const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init.sql", include_str!("../../schema/0001_init.sql")),
@@ -79,9 +82,8 @@ impl Store {
         // journal_mode returns a row, so it is read rather than executed.
         let _mode: String =
             conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(sql("enabling WAL"))?;
-        // 8 MiB of page cache: ingests touch indexes all over the file.
-        conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -8192;")
-            .map_err(sql("setting pragmas"))?;
+        conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;").map_err(sql("setting pragmas"))?;
+        conn.execute_batch(CACHE_PRAGMA).map_err(sql("setting pragmas"))?;
         let mut store = Store { conn };
         store.migrate(label)?;
         Ok(store)
