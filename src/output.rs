@@ -132,7 +132,7 @@ pub fn feeds_table(feeds: &[FeedDef], health: &[FeedHealth]) -> String {
             [
                 f.name.clone(),
                 f.format.to_string(),
-                if f.enabled { format!("{}s", f.interval.as_secs()) } else { "disabled".to_string() },
+                if f.enabled { interval(f.interval.as_secs()) } else { "disabled".to_string() },
                 h.and_then(|h| h.last_success.clone()).unwrap_or_else(|| "-".into()),
                 h.map_or(0, |h| h.n_advisories).to_string(),
                 h.map_or(0, |h| h.n_affected).to_string(),
@@ -146,6 +146,16 @@ pub fn feeds_table(feeds: &[FeedDef], health: &[FeedHealth]) -> String {
         let _ = writeln!(out, "{} (not configured; {} advisories kept)", h.name, h.n_advisories);
     }
     out
+}
+
+/// `1d`, `6h`, `15m` or `90s`: the largest unit that divides the interval.
+fn interval(secs: u64) -> String {
+    match secs {
+        s if s > 0 && s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s > 0 && s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s > 0 && s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
 }
 
 /// One line per synced feed.
@@ -213,6 +223,13 @@ fn table<const N: usize>(out: &mut String, header: [&str; N], rows: &[[String; N
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn intervals_read_like_the_config() {
+        for (secs, text) in [(86_400, "1d"), (21_600, "6h"), (900, "15m"), (90, "90s")] {
+            assert_eq!(interval(secs), text);
+        }
+    }
 
     #[test]
     fn table_aligns_columns() {
