@@ -10,6 +10,7 @@ use super::fetch::{self, FetchError, FetchOptions, Fetched, Validators};
 use super::formats::{self, Format, FormatError, ParseContext, ParseSummary};
 use crate::advisories::{Advisory, ChangeSet};
 use crate::clock::{self, Utc};
+use crate::layers::Compression;
 use crate::store::{IngestError, IngestMeta, IngestScope, SourceKind, Store, StoreError};
 
 /// Largest member of a tar container (one CSAF document is well under a megabyte).
@@ -103,18 +104,9 @@ fn fetch_and_ingest(store: &mut Store, def: &FeedDef, attempt_at: &str) -> Resul
     let feed = || def.name.clone();
     let options = FetchOptions { timeout: def.timeout, max_bytes: def.max_bytes, ..FetchOptions::default() };
     let document_url = document_url(def, &options)?;
-    let (stored_etag, stored_modified) =
-        store.feed_validators(&def.name).map_err(|source| SyncError::Store { feed: feed(), source })?;
-    let same_document = store
-        .feed_health()
-        .map_err(|source| SyncError::Store { feed: feed(), source })?
-        .iter()
-        .any(|h| h.name == def.name && h.url.as_deref() == Some(document_url.as_str()) && h.last_error.is_none());
-    let validators = if same_document {
-        Validators { etag: stored_etag, last_modified: stored_modified }
-    } else {
-        Validators::default()
-    };
+    let (etag, last_modified) =
+        store.feed_validators(&def.name, &document_url).map_err(|source| SyncError::Store { feed: feed(), source })?;
+    let validators = Validators { etag, last_modified };
     match fetch::fetch(&document_url, &validators, &options)
         .map_err(|source| SyncError::Fetch { feed: feed(), source })?
     {
@@ -191,12 +183,10 @@ fn parse_tar(
     sink: &mut dyn FnMut(Advisory),
 ) -> Result<ParseSummary, FormatError> {
     let tar_error = |e: std::io::Error| FormatError::new(format, format!("archive: {e}"));
-    let reader: Box<dyn Read + '_> = if bytes.starts_with(&[0x1f, 0x8b]) {
-        Box::new(flate2::read::MultiGzDecoder::new(bytes))
-    } else if bytes.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        Box::new(zstd::stream::read::Decoder::new(bytes).map_err(tar_error)?)
-    } else {
-        Box::new(bytes)
+    let reader: Box<dyn Read + '_> = match Compression::sniff(bytes) {
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(bytes)),
+        Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(bytes).map_err(tar_error)?),
+        Compression::None => Box::new(bytes),
     };
     let mut archive = tar::Archive::new(reader);
     let mut summary = ParseSummary::default();

@@ -38,7 +38,8 @@ pub enum Compression {
 }
 
 impl Compression {
-    fn sniff(head: &[u8]) -> Compression {
+    /// Tells gzip and zstd from their magic numbers; anything else is taken as uncompressed.
+    pub fn sniff(head: &[u8]) -> Compression {
         if head.starts_with(&[0x1f, 0x8b]) {
             Compression::Gzip
         } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {

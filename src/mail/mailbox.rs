@@ -3,6 +3,7 @@
 //! decompression functions are pure over bytes; [`read_maildir`] and [`messages_from_path`] are
 //! the IO edge. Every input is capped. Nothing here parses headers or looks for advisories.
 
+use crate::layers::Compression;
 use std::borrow::Cow;
 use std::fs;
 use std::io::{self, Read};
@@ -226,7 +227,7 @@ pub fn messages_from_path_with(path: &Path, limits: &MailLimits) -> Result<Vec<(
     }
 
     let raw = read_capped(path, limits.max_file_bytes)?;
-    let (bytes, kind) = if raw.starts_with(&[0x1f, 0x8b]) {
+    let (bytes, kind) = if Compression::sniff(&raw) == Compression::Gzip {
         let text = gunzip_archive(&raw, limits.max_file_bytes)
             .map_err(|e| MailError::Archive { path: path.to_owned(), source: Box::new(e) })?;
         (text, "archive")

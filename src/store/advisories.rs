@@ -412,11 +412,16 @@ impl Store {
         Ok(Some(advisory))
     }
 
-    /// Conditional-GET validators from the feed's last successful fetch.
-    pub fn feed_validators(&self, feed: &str) -> Result<(Option<String>, Option<String>), StoreError> {
+    /// Conditional-GET validators (ETag, Last-Modified) to send for `url`: those of the feed's
+    /// last fetch when it was of the same URL and the feed's last attempt succeeded, else none.
+    pub fn feed_validators(&self, feed: &str, url: &str) -> Result<(Option<String>, Option<String>), StoreError> {
         Ok(self
             .conn
-            .query_row("SELECT etag, last_modified FROM feeds WHERE name = ?1", [feed], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row(
+                "SELECT etag, last_modified FROM feeds WHERE name = ?1 AND url = ?2 AND last_error IS NULL",
+                params![feed, url],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()
             .map_err(sql("reading feed validators"))?
             .unwrap_or((None, None)))

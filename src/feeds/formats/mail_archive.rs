@@ -4,13 +4,14 @@
 
 use super::{Format, FormatError, ParseContext, ParseSummary};
 use crate::advisories::Advisory;
+use crate::layers::Compression;
 use crate::mail;
 
 /// Largest decompressed archive (a month of a busy list is a few MB).
 const MAX_ARCHIVE_BYTES: u64 = 512 * 1024 * 1024;
 
 pub fn parse(bytes: &[u8], _ctx: &ParseContext, sink: &mut dyn FnMut(Advisory)) -> Result<ParseSummary, FormatError> {
-    let text = if bytes.starts_with(&[0x1f, 0x8b]) {
+    let text = if Compression::sniff(bytes) == Compression::Gzip {
         mail::mailbox::gunzip_archive(bytes, MAX_ARCHIVE_BYTES)
             .map_err(|e| FormatError::new(Format::MailArchive, e.to_string()))?
     } else {

@@ -849,9 +849,36 @@ struct WireThreat {
     details: Option<String>,
 }
 
+/// Test rendering shared by the Red Hat parsers' tests: one line per advisory, one per entry.
+#[cfg(test)]
+pub(super) fn render_for_tests(advisories: &[Advisory], summary: &ParseSummary) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for a in advisories {
+        let _ = write!(out, "{} severity={}", a.id, a.severity.map_or("-", crate::advisories::Severity::as_str));
+        if !a.aliases.is_empty() {
+            let _ = write!(out, " aliases={}", a.aliases.join(","));
+        }
+        out.push('\n');
+        for e in &a.affected {
+            let _ = writeln!(
+                out,
+                "  {}/{} {}{} {} {}",
+                e.distro,
+                e.release,
+                e.package,
+                e.module.as_deref().map(|m| format!(" module={m}")).unwrap_or_default(),
+                e.status.as_str(),
+                e.fixed_version.as_deref().unwrap_or("-")
+            );
+        }
+    }
+    let _ = write!(out, "skipped {}", summary.n_skipped);
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use std::fmt::Write as _;
 
     use serde_json::json;
 
@@ -859,31 +886,6 @@ mod tests {
 
     fn ctx() -> ParseContext {
         ParseContext { feed: "redhat-csaf-test".into(), ..ParseContext::default() }
-    }
-
-    fn render(advisories: &[Advisory], summary: &ParseSummary) -> String {
-        let mut out = String::new();
-        for a in advisories {
-            let _ = write!(out, "{} severity={}", a.id, a.severity.map_or("-", Severity::as_str));
-            if !a.aliases.is_empty() {
-                let _ = write!(out, " aliases={}", a.aliases.join(","));
-            }
-            out.push('\n');
-            for e in &a.affected {
-                let _ = writeln!(
-                    out,
-                    "  {}/{} {}{} {} {}",
-                    e.distro,
-                    e.release,
-                    e.package,
-                    e.module.as_deref().map(|m| format!(" module={m}")).unwrap_or_default(),
-                    e.status.as_str(),
-                    e.fixed_version.as_deref().unwrap_or("-")
-                );
-            }
-        }
-        let _ = write!(out, "skipped {}", summary.n_skipped);
-        out
     }
 
     fn run(doc: &serde_json::Value) -> Result<(Vec<Advisory>, ParseSummary), FormatError> {
@@ -899,7 +901,7 @@ mod tests {
 
     fn check(doc: serde_json::Value, expected: &str) {
         let (advisories, summary) = run(&doc).unwrap_or_else(|e| panic!("parse failed: {e}"));
-        let actual = render(&advisories, &summary);
+        let actual = render_for_tests(&advisories, &summary);
         assert_eq!(actual.trim(), expected.trim(), "\nactual:\n{actual}\n");
     }
 
@@ -1167,7 +1169,7 @@ skipped 0",
             |releases: &[&str]| ParseContext { releases: releases.iter().map(|r| r.to_string()).collect(), ..ctx() };
         let show = |ctx: &ParseContext| {
             let (advisories, summary) = run_with(&doc, ctx).unwrap_or_else(|e| panic!("{e}"));
-            render(&advisories, &summary)
+            render_for_tests(&advisories, &summary)
         };
         assert_eq!(
             show(&feed(&["8", "9", "10"])),

@@ -689,10 +689,10 @@ fn resolution_status(def: &Definition, package: &str) -> Option<Status> {
 
 #[cfg(test)]
 mod tests {
-    use std::fmt::Write as _;
     use std::io::Read as _;
 
     use super::*;
+    use crate::feeds::formats::redhat_csaf::render_for_tests;
 
     fn ctx(releases: &[&str]) -> ParseContext {
         ParseContext {
@@ -700,31 +700,6 @@ mod tests {
             releases: releases.iter().map(|r| r.to_string()).collect(),
             ..ParseContext::default()
         }
-    }
-
-    fn render(advisories: &[Advisory], summary: &ParseSummary) -> String {
-        let mut out = String::new();
-        for a in advisories {
-            let _ = write!(out, "{} severity={}", a.id, a.severity.map_or("-", Severity::as_str));
-            if !a.aliases.is_empty() {
-                let _ = write!(out, " aliases={}", a.aliases.join(","));
-            }
-            out.push('\n');
-            for e in &a.affected {
-                let _ = writeln!(
-                    out,
-                    "  {}/{} {}{} {} {}",
-                    e.distro,
-                    e.release,
-                    e.package,
-                    e.module.as_deref().map(|m| format!(" module={m}")).unwrap_or_default(),
-                    e.status.as_str(),
-                    e.fixed_version.as_deref().unwrap_or("-")
-                );
-            }
-        }
-        let _ = write!(out, "skipped {}", summary.n_skipped);
-        out
     }
 
     fn run(bytes: &[u8], releases: &[&str], limits: &OvalLimits) -> Result<(Vec<Advisory>, ParseSummary), FormatError> {
@@ -737,7 +712,7 @@ mod tests {
         let doc = document(definitions, tail);
         let (advisories, summary) =
             run(doc.as_bytes(), releases, &OvalLimits::DEFAULT).unwrap_or_else(|e| panic!("parse failed: {e}"));
-        let actual = render(&advisories, &summary);
+        let actual = render_for_tests(&advisories, &summary);
         assert_eq!(actual.trim(), expected.trim(), "\nactual:\n{actual}\n");
     }
 
