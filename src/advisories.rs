@@ -191,6 +191,8 @@ pub struct ChangeSet {
     pub n_withdrawn: u64,
     /// Records the parser skipped (logged with their reasons).
     pub n_skipped: u64,
+    /// Findings the ingest added and resolved (computed in the same transaction).
+    pub findings: crate::correlate::FindingsDelta,
 }
 
 impl ChangeSet {

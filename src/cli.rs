@@ -17,8 +17,10 @@ use crate::feeds::sync::{self, Synced};
 use crate::images::auth::Credentials;
 use crate::images::registry::RegistryOptions;
 use crate::images::SourceRef;
-use crate::output::{self, Format};
+use crate::output::{self, Format, ScanFormat, VulnReport};
 use crate::scan::{self, ScanOptions};
+use crate::advisories::Severity;
+use crate::store::queries::FindingFilter;
 use crate::store::Store;
 
 #[derive(Debug, Parser)]
@@ -57,6 +59,35 @@ enum Command {
     /// Security mailing lists
     #[command(subcommand)]
     Mail(MailCommand),
+    /// Which recorded images an advisory (CVE, DSA, USN, RHSA, ...) or a package affects
+    Affected(AffectedArgs),
+    /// Stored findings
+    #[command(subcommand)]
+    Findings(FindingsCommand),
+    /// Serve the HTTP API and sync the feeds on their intervals (until SIGTERM or Ctrl-C)
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+struct AffectedArgs {
+    /// An advisory id or alias: CVE-2024-1234, DSA-5678-1, USN-6409-1, RHSA-2024:1234
+    #[arg(required_unless_present = "package", conflicts_with = "package")]
+    advisory: Option<String>,
+    /// Images holding this package (binary or source name) instead
+    #[arg(long)]
+    package: Option<String>,
+    /// With --package: only installed versions below this one (compared per ecosystem)
+    #[arg(long, requires = "package", value_name = "VERSION")]
+    below: Option<String>,
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+}
+
+#[derive(Debug, Subcommand)]
+enum FindingsCommand {
+    /// Recompute every finding from the stored images and advisories (after an upgrade; the
+    /// result equals what the incremental updates keep)
+    Rebuild,
 }
 
 #[derive(Debug, Subcommand)]
@@ -98,7 +129,30 @@ struct ScanArgs {
     #[arg(long = "insecure-registry", env = "CASCADE_INSECURE_REGISTRIES", value_delimiter = ',')]
     insecure_registries: Vec<String>,
     #[arg(long, value_enum, default_value = "table")]
-    format: Format,
+    format: ScanFormat,
+    /// Only vulnerabilities with a fixed version
+    #[arg(long)]
+    fixable_only: bool,
+    /// Only vulnerabilities at least this severe: negligible, low, medium, high, critical
+    #[arg(long, value_parser = parse_severity)]
+    severity: Option<Severity>,
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    match Severity::parse(s) {
+        Severity::Unknown => Err(format!("unknown severity {s:?}: use negligible, low, medium, high or critical")),
+        severity => Ok(severity),
+    }
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on, host:port (port 0 picks a free one) [default: 127.0.0.1:8080]
+    #[arg(long, env = "CASCADE_LISTEN")]
+    listen: Option<String>,
+    /// Serve only: do not sync feeds
+    #[arg(long)]
+    no_sync: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -156,11 +210,51 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             };
             let mut store = open_store(&config)?;
             let report = scan::scan(&mut store, &source, &options).map_err(Failure::Work)?;
-            let text = match args.format {
-                Format::Table => output::scan_table(&report),
-                Format::Json => output::scan_json(&report),
+            let filter =
+                FindingFilter { min_severity: args.severity, fixable: args.fixable_only, ..FindingFilter::default() };
+            let findings = store.image_findings(report.image_id, &filter).map_err(|e| Failure::Store(e.into()))?;
+            let os = report.inventory.os.as_ref();
+            let coverage = store
+                .coverage(os.map(|o| o.distro.as_str()), os.map(|o| o.release.as_str()).filter(|r| !r.is_empty()))
+                .map_err(|e| Failure::Store(e.into()))?;
+            let vulns = VulnReport { scan: &report, findings: &findings, coverage };
+            print!("{}", output::scan(&vulns, args.format));
+            Ok(())
+        }
+        Command::Affected(args) => {
+            let config = Config::load(&overrides).map_err(|e| Failure::Usage(e.into()))?;
+            let store = open_store(&config)?;
+            let text = match (&args.advisory, &args.package) {
+                (Some(advisory), _) => {
+                    let images = store
+                        .affected_images(advisory)
+                        .map_err(|e| Failure::Store(e.into()))?
+                        .ok_or_else(|| Failure::Work(anyhow::anyhow!("advisory {advisory} is not known to any feed")))?;
+                    match args.format {
+                        Format::Table => output::affected_table(&images),
+                        Format::Json => output::affected_json(&images),
+                    }
+                }
+                (None, Some(package)) => {
+                    let page = store
+                        .images_with_package(package, args.below.as_deref(), None, usize::MAX)
+                        .map_err(|e| Failure::Store(e.into()))?;
+                    match args.format {
+                        Format::Table => output::package_images_table(&page.items),
+                        Format::Json => output::package_images_json(&page.items),
+                    }
+                }
+                (None, None) => unreachable!("clap requires an advisory or --package"),
             };
             print!("{text}");
+            Ok(())
+        }
+        Command::Findings(FindingsCommand::Rebuild) => {
+            let config = Config::load(&overrides).map_err(|e| Failure::Usage(e.into()))?;
+            let mut store = open_store(&config)?;
+            let started = std::time::Instant::now();
+            let n = store.rebuild_findings().map_err(|e| Failure::Store(e.into()))?;
+            println!("{n} findings in {} ms", started.elapsed().as_millis());
             Ok(())
         }
         Command::Feeds(FeedsCommand::List) => {
@@ -219,6 +313,16 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             print!("{}", output::mail_report(&report));
             Ok(())
         }
+        Command::Serve(args) => {
+            overrides.listen = args.listen;
+            let config = Config::load(&overrides).map_err(|e| Failure::Usage(e.into()))?;
+            let options = crate::api::ServeOptions { sync: !args.no_sync };
+            crate::api::run(&config, &options).map_err(|e| match e {
+                e if e.is_usage() => Failure::Usage(e.into()),
+                e @ crate::api::ServeError::Store(_) => Failure::Store(e.into()),
+                e => Failure::Work(e.into()),
+            })
+        }
         Command::Images(ImagesCommand::List) => {
             let config = Config::load(&overrides).map_err(|e| Failure::Usage(e.into()))?;
             let store = open_store(&config)?;
@@ -245,6 +349,10 @@ fn select_feeds(feeds: &[FeedDef], names: &[String]) -> anyhow::Result<Vec<FeedD
         .collect()
 }
 
+/// Opens the store and applies the config's matching policy (rebuilding the findings when it
+/// changed since they were computed).
 fn open_store(config: &Config) -> Result<Store, Failure> {
-    Store::open(&config.db).map_err(|e| Failure::Store(e.into()))
+    let mut store = Store::open(&config.db).map_err(|e| Failure::Store(e.into()))?;
+    store.set_match_policy(config.matching).map_err(|e| Failure::Store(e.into()))?;
+    Ok(store)
 }

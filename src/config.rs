@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::correlate::MatchPolicy;
 use crate::feeds::definition::{self, DefinitionError, FeedDef, FeedSpec};
 use crate::images::manifest::Platform;
 use crate::layers::LayerLimits;
@@ -16,6 +17,9 @@ use crate::layers::LayerLimits;
 pub const DEFAULT_CONFIG_FILE: &str = "cascade.toml";
 pub const DEFAULT_PLATFORM: &str = "linux/amd64";
 pub const DEFAULT_REGISTRY_TIMEOUT_SECS: u64 = 60;
+/// Where `cascade serve` listens unless `[api] listen`, `CASCADE_LISTEN` or `--listen` say
+/// otherwise. Loopback: with no API token configured only loopback addresses are allowed.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
 /// The config file as written. Every field is optional; unknown fields are an error so that
 /// a typo does not silently fall back to a default.
@@ -33,6 +37,50 @@ pub struct FileConfig {
     /// `[feeds.NAME]` tables: override a default feed's fields, disable it, or add a feed.
     #[serde(default)]
     pub feeds: BTreeMap<String, FeedSpec>,
+    /// `[matching]`: switches of the matching rules (see `correlate`).
+    #[serde(default)]
+    pub matching: MatchPolicy,
+    #[serde(default)]
+    pub api: ApiSection,
+}
+
+/// `[api]`: the HTTP API of `cascade serve`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSection {
+    /// `host:port` to listen on.
+    pub listen: Option<String>,
+    /// Bearer tokens. The secrets themselves never live in this file: each entry names an
+    /// environment variable or a file that holds its token.
+    #[serde(default)]
+    pub tokens: Vec<TokenSpec>,
+}
+
+/// One API token: `{ name = "ci", token_env = "CI_TOKEN", scope = "read" }` or with
+/// `token_file = "/run/secrets/cascade-ci"` instead of `token_env`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenSpec {
+    /// Shown in logs instead of the token.
+    pub name: String,
+    pub token_env: Option<String>,
+    pub token_file: Option<PathBuf>,
+    pub scope: TokenScope,
+}
+
+/// What a token may do: `write` (POST /v1/mail) implies `read`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenScope {
+    Read,
+    Write,
+}
+
+/// The API settings, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiConfig {
+    pub listen: String,
+    pub tokens: Vec<TokenSpec>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -51,6 +99,8 @@ pub struct Overrides {
     pub db: Option<PathBuf>,
     pub platform: Option<String>,
     pub insecure_registries: Vec<String>,
+    /// `cascade serve --listen` / `CASCADE_LISTEN`.
+    pub listen: Option<String>,
 }
 
 /// The resolved configuration every stage reads.
@@ -63,6 +113,8 @@ pub struct Config {
     pub limits: LayerLimits,
     /// Every feed, defaults merged with the config's `[feeds.NAME]` tables, by name.
     pub feeds: Vec<FeedDef>,
+    pub api: ApiConfig,
+    pub matching: MatchPolicy,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -116,6 +168,11 @@ impl Config {
             registry_timeout: Duration::from_secs(file.registry.timeout_secs.unwrap_or(DEFAULT_REGISTRY_TIMEOUT_SECS)),
             limits: file.limits.unwrap_or_default(),
             feeds: definition::feeds(&file.feeds)?,
+            matching: file.matching,
+            api: ApiConfig {
+                listen: overrides.listen.clone().or(file.api.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_string()),
+                tokens: file.api.tokens,
+            },
         })
     }
 }
@@ -155,6 +212,31 @@ mod tests {
 
         let defaults = Config::resolve(FileConfig::default(), &Overrides::default()).unwrap();
         assert_eq!(defaults.platform.to_string(), DEFAULT_PLATFORM);
+    }
+
+    #[test]
+    fn api_section_and_listen_override() {
+        let file: FileConfig = toml::from_str(
+            r#"
+            [api]
+            listen = "0.0.0.0:9000"
+            tokens = [
+                { name = "ci", token_env = "CI_TOKEN", scope = "read" },
+                { name = "mailer", token_file = "/run/secrets/mailer", scope = "write" },
+            ]
+            "#,
+        )
+        .unwrap();
+        let config = Config::resolve(file, &Overrides::default()).unwrap();
+        assert_eq!(config.api.listen, "0.0.0.0:9000");
+        assert_eq!(config.api.tokens.len(), 2);
+        assert_eq!(config.api.tokens[0].token_env.as_deref(), Some("CI_TOKEN"));
+        assert_eq!(config.api.tokens[1].scope, TokenScope::Write);
+        let overrides = Overrides { listen: Some("127.0.0.1:0".into()), ..Default::default() };
+        let config = Config::resolve(FileConfig::default(), &overrides).unwrap();
+        assert_eq!(config.api.listen, "127.0.0.1:0");
+        assert_eq!(Config::resolve(FileConfig::default(), &Overrides::default()).unwrap().api.listen, DEFAULT_LISTEN);
+        assert!(toml::from_str::<FileConfig>("[api]\ntokens = [{ name = \"x\", token = \"secret\", scope = \"read\" }]").is_err());
     }
 
     #[test]

@@ -30,6 +30,8 @@
 //! - [`store`]: the only module that speaks SQL; migrations come from `schema/`.
 //! - [`scan`]: orchestration of one image scan, with the layer cache.
 //! - [`output`]: rendering of command results (tables, lines, scan JSON).
+//! - [`api`]: the HTTP API (axum, `/v1`, bearer tokens, metrics, OpenAPI) and the `serve`
+//!   stage with its feed scheduler; its queries live in `store::queries`.
 //! - [`cli`]: the clap command tree; `main.rs` only calls [`cli::run`].
 //!
 //! # Invariants
@@ -54,8 +56,12 @@ pub mod mail;
 pub mod images;
 pub mod inventory;
 pub mod layers;
+pub mod versions;
+pub mod correlate;
 pub mod output;
 pub mod scan;
 pub mod store;
+
+pub mod api;
 
 pub mod cli;

@@ -95,7 +95,8 @@ pub fn scan(store: &mut Store, source_ref: &SourceRef, options: &ScanOptions) ->
     for warning in &inventory.warnings {
         tracing::warn!(image.reference = %image.reference, "{warning}");
     }
-    let image_id = store.save_inventory(&image, &inventory)?;
+    let saved = store.save_inventory(&image, &inventory)?;
+    let image_id = saved.image_id;
     tracing::info!(
         image.digest = %image.manifest_digest,
         n_packages = inventory.packages.len(),

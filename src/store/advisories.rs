@@ -199,6 +199,7 @@ impl Store {
         parse: impl FnOnce(&mut dyn FnMut(Advisory)) -> Result<ParseSummary, FormatError>,
         started: std::time::Instant,
     ) -> Result<ChangeSet, IngestError> {
+        let policy = self.policy;
         let tx = self.conn.transaction().map_err(sql("starting an ingest"))?;
         ensure_feed(&tx, meta)?;
         tx.execute(
@@ -230,8 +231,13 @@ impl Store {
         let summary = match meta.scope {
             IngestScope::WholeFeed => {
                 ingest.load_previous(None)?;
-                // A feed's first ingest (nothing stored under its name yet).
-                bulk = ingest.previous.is_empty() && ingest.previous_advisories.is_empty();
+                // The first ingest into an empty store: its indexes are cheaper to build once
+                // from the finished table than to grow row by row. (A new feed next to others
+                // keeps the indexes: rebuilding them would cost the whole table.)
+                bulk = ingest.previous.is_empty()
+                    && ingest.previous_advisories.is_empty()
+                    && !tx.query_row("SELECT EXISTS (SELECT 1 FROM affected)", [], |r| r.get::<_, bool>(0))
+                        .map_err(sql("starting an ingest"))?;
                 if bulk {
                     drop_bulk_indexes(&tx)?;
                 }
@@ -264,6 +270,8 @@ impl Store {
         }
         let linked_at = std::time::Instant::now();
         link_mail_entries(&tx)?;
+        let correlate_at = std::time::Instant::now();
+        changes.findings = super::findings::update_keys(&tx, &touched_keys(&tx, ingest_id)?, &policy)?;
         let commit_at = std::time::Instant::now();
         tx.commit().map_err(sql("committing an ingest"))?;
         tracing::debug!(
@@ -272,7 +280,8 @@ impl Store {
             parse_and_write_ms = (written_at - started).as_millis() as u64,
             withdraw_ms = (indexed_at - written_at).as_millis() as u64,
             index_ms = (linked_at - indexed_at).as_millis() as u64,
-            link_ms = (commit_at - linked_at).as_millis() as u64,
+            link_ms = (correlate_at - linked_at).as_millis() as u64,
+            correlate_ms = (commit_at - correlate_at).as_millis() as u64,
             commit_ms = commit_at.elapsed().as_millis() as u64,
             "ingest phases"
         );
@@ -324,18 +333,7 @@ impl Store {
     /// The (distro, release, package) keys an ingest's added, changed and withdrawn entries
     /// touch: what correlation re-evaluates.
     pub fn touched_keys(&self, ingest_id: i64) -> Result<Vec<PackageKey>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT distro, release, package FROM affected WHERE added_in = ?1
-                 UNION SELECT distro, release, package FROM affected_changes WHERE ingest_id = ?1
-                 ORDER BY 1, 2, 3",
-            )
-            .map_err(sql("reading touched package keys"))?;
-        let rows = stmt
-            .query_map([ingest_id], |r| Ok(PackageKey { distro: r.get(0)?, release: r.get(1)?, package: r.get(2)? }))
-            .map_err(sql("reading touched package keys"))?;
-        rows.collect::<Result<_, _>>().map_err(sql("reading touched package keys"))
+        touched_keys(&self.conn, ingest_id)
     }
 
     /// The stored entries of an advisory id across feeds (tests and `affected` use this).
@@ -540,6 +538,21 @@ impl FromSql for Ecosystem {
     fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
         from_text(v, "version scheme", Ecosystem::parse)
     }
+}
+
+/// See [`Store::touched_keys`]; also read inside an ingest's transaction.
+fn touched_keys(conn: &rusqlite::Connection, ingest_id: i64) -> Result<Vec<PackageKey>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT distro, release, package FROM affected WHERE added_in = ?1
+             UNION SELECT distro, release, package FROM affected_changes WHERE ingest_id = ?1
+             ORDER BY 1, 2, 3",
+        )
+        .map_err(sql("reading touched package keys"))?;
+    let rows = stmt
+        .query_map([ingest_id], |r| Ok(PackageKey { distro: r.get(0)?, release: r.get(1)?, package: r.get(2)? }))
+        .map_err(sql("reading touched package keys"))?;
+    rows.collect::<Result<_, _>>().map_err(sql("reading touched package keys"))
 }
 
 fn ensure_feed(conn: &rusqlite::Connection, meta: &IngestMeta<'_>) -> Result<(), StoreError> {

@@ -4,11 +4,14 @@
 //! `advisories.rs`) so that another backend can stand in later.
 
 mod advisories;
+mod findings;
+pub mod queries;
 
 use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use crate::correlate::{FindingsDelta, MatchPolicy};
 use crate::images::digest::Digest;
 use crate::images::ResolvedImage;
 use crate::inventory::{InstalledPackage, Inventory, Package};
@@ -23,6 +26,7 @@ const CACHE_PRAGMA: &str = "PRAGMA cache_size = -8192";
 const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init.sql", include_str!("../../schema/0001_init.sql")),
     ("0002_advisories.sql", include_str!("../../schema/0002_advisories.sql")),
+    ("0003_findings.sql", include_str!("../../schema/0003_findings.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +49,15 @@ fn sql(doing: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
 
 pub struct Store {
     conn: Connection,
+    /// The matching rules findings are computed with; see [`Store::set_match_policy`].
+    policy: MatchPolicy,
+}
+
+/// What saving an inventory did: the image's id and how its findings changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedInventory {
+    pub image_id: i64,
+    pub findings: FindingsDelta,
 }
 
 /// A stored image inventory, as `images list`/`affected` will read it back.
@@ -84,7 +97,7 @@ impl Store {
             conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(sql("enabling WAL"))?;
         conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;").map_err(sql("setting pragmas"))?;
         conn.execute_batch(CACHE_PRAGMA).map_err(sql("setting pragmas"))?;
-        let mut store = Store { conn };
+        let mut store = Store { conn, policy: MatchPolicy::default() };
         store.migrate(label)?;
         Ok(store)
     }
@@ -214,10 +227,21 @@ impl Store {
     }
 
     /// Records the latest inventory of an image, replacing the previous one for the same
-    /// reference and platform in one transaction. Returns the image id.
-    pub fn save_inventory(&mut self, image: &ResolvedImage, inventory: &Inventory) -> Result<i64, StoreError> {
+    /// reference and platform, and matches it against the stored advisories, in one
+    /// transaction. Returns the image id and the findings added and resolved since the
+    /// previous inventory.
+    pub fn save_inventory(&mut self, image: &ResolvedImage, inventory: &Inventory) -> Result<SavedInventory, StoreError> {
+        let policy = self.policy;
         let tx = self.conn.transaction().map_err(sql("saving an inventory"))?;
         let platform = image.platform.to_string();
+        let previous: Option<i64> = tx
+            .query_row("SELECT id FROM images WHERE reference = ?1 AND platform = ?2", params![image.reference, platform], |r| r.get(0))
+            .optional()
+            .map_err(sql("saving an inventory"))?;
+        let (old_findings, old_states) = match previous {
+            Some(id) => (findings::image_changes(&tx, id)?, image_states(&tx, id)?),
+            None => (Vec::new(), Vec::new()),
+        };
         tx.execute("DELETE FROM images WHERE reference = ?1 AND platform = ?2", params![image.reference, platform])
             .map_err(sql("saving an inventory"))?;
         let os = inventory.os.as_ref();
@@ -239,6 +263,7 @@ impl Store {
         )
         .map_err(sql("saving an inventory"))?;
         let image_id = tx.last_insert_rowid();
+        let mut new_states = Vec::new();
         {
             let mut layer = tx
                 .prepare_cached(
@@ -253,12 +278,18 @@ impl Store {
             let mut package = tx
                 .prepare_cached(
                     "INSERT INTO packages (image_id, name, version, arch, source_name, source_version,
-                                           ecosystem, module, layer_digest)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                                           ecosystem, module, layer_digest, state_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 )
                 .map_err(sql("saving an inventory"))?;
+            let distro = os.map_or("", |o| o.distro.as_str());
+            let release = os.map_or("", |o| o.release.as_str());
             for p in &inventory.packages {
                 let pkg = &p.package;
+                let (state_id, is_new) = findings::state_id(&tx, distro, release, pkg)?;
+                if is_new {
+                    new_states.push(state_id);
+                }
                 package
                     .execute(params![
                         image_id,
@@ -269,13 +300,18 @@ impl Store {
                         pkg.source_version,
                         pkg.ecosystem.as_str(),
                         pkg.module,
-                        p.layer.to_string()
+                        p.layer.to_string(),
+                        state_id
                     ])
                     .map_err(sql("saving an inventory"))?;
             }
         }
+        let (distro, release) = os.map_or(("", ""), |o| (o.distro.as_str(), o.release.as_str()));
+        findings::correlate_states(&tx, distro, release, &new_states, &policy)?;
+        findings::drop_orphan_states(&tx, &old_states)?;
+        let new_findings = findings::image_changes(&tx, image_id)?;
         tx.commit().map_err(sql("saving an inventory"))?;
-        Ok(image_id)
+        Ok(SavedInventory { image_id, findings: findings::diff_image(old_findings, new_findings) })
     }
 
     /// Every stored image, by reference.
@@ -338,6 +374,15 @@ impl rusqlite::types::FromSql for Digest {
         let text = v.as_str()?;
         text.parse().map_err(|e: crate::images::digest::DigestError| rusqlite::types::FromSqlError::Other(e.into()))
     }
+}
+
+/// The package states an image's packages point at.
+fn image_states(conn: &Connection, image_id: i64) -> Result<Vec<i64>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT DISTINCT state_id FROM packages WHERE image_id = ?1")
+        .map_err(sql("reading package states"))?;
+    let rows = stmt.query_map([image_id], |r| r.get(0)).map_err(sql("reading package states"))?;
+    rows.collect::<Result<_, _>>().map_err(sql("reading package states"))
 }
 
 #[cfg(test)]
@@ -405,7 +450,7 @@ mod tests {
             warnings: vec![],
         };
         store.save_inventory(&image, &inventory).unwrap();
-        let id = store.save_inventory(&image, &inventory).unwrap();
+        let id = store.save_inventory(&image, &inventory).unwrap().image_id;
         assert_eq!(store.images().unwrap().len(), 1, "a rescan replaces the inventory");
         assert_eq!(store.packages(id).unwrap(), inventory.packages);
     }

@@ -1,6 +1,7 @@
 //! The one integration test binary: real SQLite, the real distribution registry on a loopback
 //! port, real HTTP. `support` holds the shared helpers; each module tests one boundary.
 
+mod api;
 mod feeds_alpine_redhat;
 mod feeds_debian;
 mod feeds_osv;
@@ -11,3 +12,4 @@ mod pkgdb_rpm;
 mod registry;
 mod scan;
 mod support;
+mod versions;

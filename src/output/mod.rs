@@ -13,12 +13,36 @@ use crate::inventory::os::OsRelease;
 use crate::inventory::InstalledPackage;
 use crate::mail::import::ImportReport;
 use crate::scan::{LayerReport, ScanReport};
+use crate::store::queries::{AffectedImage, ImagePackages, MatchedBy};
 use crate::store::{FeedHealth, StoredImage};
+
+pub mod vulns;
+
+pub use vulns::VulnReport;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Table,
     Json,
+}
+
+/// Formats of `scan`: the two above plus SARIF and CycloneDX.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScanFormat {
+    Table,
+    Json,
+    Sarif,
+    Cyclonedx,
+}
+
+/// Renders a scan with its vulnerabilities in the chosen format.
+pub fn scan(report: &VulnReport<'_>, format: ScanFormat) -> String {
+    match format {
+        ScanFormat::Table => scan_table(report.scan) + &vulns::table_section(report),
+        ScanFormat::Json => scan_json(report),
+        ScanFormat::Sarif => vulns::sarif(report),
+        ScanFormat::Cyclonedx => vulns::cyclonedx(report),
+    }
 }
 
 #[derive(Serialize)]
@@ -32,9 +56,12 @@ struct ScanJson<'a> {
     layers: &'a [LayerReport],
     packages: &'a [InstalledPackage],
     warnings: &'a [String],
+    coverage: &'static str,
+    vulnerabilities: Vec<serde_json::Value>,
 }
 
-pub fn scan_json(report: &ScanReport) -> String {
+pub fn scan_json(v: &VulnReport<'_>) -> String {
+    let report = v.scan;
     let image = &report.image;
     let doc = ScanJson {
         reference: &image.reference,
@@ -46,6 +73,8 @@ pub fn scan_json(report: &ScanReport) -> String {
         layers: &report.layers,
         packages: &report.inventory.packages,
         warnings: &report.inventory.warnings,
+        coverage: vulns::coverage_str(v.coverage),
+        vulnerabilities: v.findings.iter().map(vulns::finding_json).collect(),
     };
     serde_json::to_string_pretty(&doc).expect("scan report serialises") + "\n"
 }
@@ -174,6 +203,106 @@ pub fn sync_line(feed: &str, synced: &Synced) -> String {
     }
 }
 
+/// `affected`: one line per (image, package, advisory).
+pub fn affected_table(images: &[AffectedImage]) -> String {
+    let mut out = String::new();
+    let rows: Vec<[String; 7]> = images
+        .iter()
+        .flat_map(|i| {
+            i.packages.iter().map(move |p| {
+                [
+                    i.image.reference.clone(),
+                    i.image.platform.clone(),
+                    p.name.clone(),
+                    p.version.clone(),
+                    p.fixed_version.clone().unwrap_or_default(),
+                    p.status.as_str().to_string(),
+                    format!("{} ({})", p.advisory_id, p.feed),
+                ]
+            })
+        })
+        .collect();
+    table(&mut out, ["IMAGE", "PLATFORM", "PACKAGE", "INSTALLED", "FIXED", "STATUS", "ADVISORY"], &rows);
+    out
+}
+
+/// `affected --format json`: images with the packages that make them affected.
+pub fn affected_json(images: &[AffectedImage]) -> String {
+    let doc: Vec<serde_json::Value> = images
+        .iter()
+        .map(|i| {
+            serde_json::json!({
+                "reference": i.image.reference,
+                "platform": i.image.platform,
+                "manifest_digest": i.image.manifest_digest,
+                "distro": i.image.distro,
+                "release": i.image.release,
+                "packages": i.packages.iter().map(|p| serde_json::json!({
+                    "name": p.name,
+                    "version": p.version,
+                    "arch": p.arch,
+                    "source_name": p.source_name,
+                    "source_version": p.source_version,
+                    "status": p.status.as_str(),
+                    "fixed_version": p.fixed_version,
+                    "feed": p.feed,
+                    "advisory_id": p.advisory_id,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    serde_json::to_string_pretty(&doc).expect("affected images serialise") + "\n"
+}
+
+/// `affected --package`: the images holding a package, one line per matching package.
+pub fn package_images_table(images: &[ImagePackages]) -> String {
+    let mut out = String::new();
+    let rows: Vec<[String; 6]> = images
+        .iter()
+        .flat_map(|i| {
+            i.packages.iter().map(move |(p, matched)| {
+                [
+                    i.image.reference.clone(),
+                    i.image.platform.clone(),
+                    p.name.clone(),
+                    p.version.clone(),
+                    format!("{} {}", p.source_name, p.source_version),
+                    match matched {
+                        MatchedBy::Binary => "binary".to_string(),
+                        MatchedBy::Source => "source".to_string(),
+                    },
+                ]
+            })
+        })
+        .collect();
+    table(&mut out, ["IMAGE", "PLATFORM", "PACKAGE", "VERSION", "SOURCE", "MATCHED BY"], &rows);
+    out
+}
+
+pub fn package_images_json(images: &[ImagePackages]) -> String {
+    let doc: Vec<serde_json::Value> = images
+        .iter()
+        .map(|i| {
+            serde_json::json!({
+                "reference": i.image.reference,
+                "platform": i.image.platform,
+                "manifest_digest": i.image.manifest_digest,
+                "packages": i.packages.iter().map(|(p, matched)| serde_json::json!({
+                    "name": p.name,
+                    "version": p.version,
+                    "arch": p.arch,
+                    "source_name": p.source_name,
+                    "source_version": p.source_version,
+                    "ecosystem": p.ecosystem.as_str(),
+                    "layer": p.layer,
+                    "matched_by": if *matched == MatchedBy::Binary { "binary" } else { "source" },
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    serde_json::to_string_pretty(&doc).expect("package images serialise") + "\n"
+}
+
 /// `mail import`: what was imported and what was skipped, with reasons.
 pub fn mail_report(report: &ImportReport) -> String {
     let mut out = String::new();
@@ -195,7 +324,7 @@ pub fn mail_report(report: &ImportReport) -> String {
 }
 
 /// Left-aligned columns separated by two spaces; the last column is not padded.
-fn table<const N: usize>(out: &mut String, header: [&str; N], rows: &[[String; N]]) {
+pub(crate) fn table<const N: usize>(out: &mut String, header: [&str; N], rows: &[[String; N]]) {
     let mut widths = header.map(str::len);
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
