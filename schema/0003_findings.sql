@@ -52,7 +52,8 @@ INSERT INTO packages_v3 (image_id, state_id, name, version, arch, source_name, s
 DROP TABLE packages;
 ALTER TABLE packages_v3 RENAME TO packages;
 CREATE INDEX packages_by_image ON packages (image_id);
-CREATE INDEX packages_by_state ON packages (state_id);
+-- (state_id, image_id): which images hold a state, answered from the index alone.
+CREATE INDEX packages_by_state ON packages (state_id, image_id);
 CREATE INDEX packages_by_source ON packages (source_name);
 CREATE INDEX packages_by_name ON packages (name);
 
@@ -81,6 +82,9 @@ CREATE VIEW findings AS
     SELECT p.id AS package_id, f.affected_id, p.image_id, f.feed, f.advisory_id, f.key_package, f.status,
            f.fixed_version
     FROM state_findings f JOIN packages p ON p.state_id = f.state_id;
+
+-- A feed's entries: what an ingest of a small feed loads, and what its health counts.
+CREATE INDEX affected_by_feed ON affected (feed);
 
 -- Small store-wide settings, such as the matching policy the findings were computed with
 -- (a different policy at start-up triggers a full rebuild).

@@ -20,7 +20,7 @@ use super::views::{
 use super::AppState;
 use crate::advisories::Severity;
 use crate::images::reference::ImageRef;
-use crate::store::queries::{AdvisoryFilter, FindingFilter, ImageFilter};
+use crate::store::queries::{AdvisoryFilter, FindingFilter, FindingKey, ImageFilter};
 use crate::store::{Store, StoredImage};
 
 pub const DEFAULT_LIMIT: usize = 100;
@@ -381,7 +381,7 @@ pub async fn list_findings(
 ) -> Result<Response, ApiError> {
     let q = query(q)?;
     let limit = page_limit(q.limit)?;
-    let after = decode_cursor::<(i64, i64)>("findings", q.cursor.as_deref())?;
+    let after = decode_cursor::<FindingKey>("findings", q.cursor.as_deref())?;
     let mut filter = FindingFilter {
         min_severity: q.severity.as_deref().map(parse_severity).transpose()?,
         fixable: q.fixable.unwrap_or(false),

@@ -271,7 +271,8 @@ impl Store {
         let linked_at = std::time::Instant::now();
         link_mail_entries(&tx)?;
         let correlate_at = std::time::Instant::now();
-        changes.findings = super::findings::update_keys(&tx, &touched_keys(&tx, ingest_id)?, &policy)?;
+        let touched = touched_keys_since(&tx, ingest_id, next_row_id)?;
+        changes.findings = super::findings::update_keys(&tx, &touched, &policy)?;
         let commit_at = std::time::Instant::now();
         tx.commit().map_err(sql("committing an ingest"))?;
         tracing::debug!(
@@ -540,7 +541,34 @@ impl FromSql for Ecosystem {
     }
 }
 
-/// See [`Store::touched_keys`]; also read inside an ingest's transaction.
+/// [`touched_keys`] inside the ingest's transaction, where the added rows are known to have ids
+/// from `first_new_row_id` on (a range on the primary key instead of a table scan).
+fn touched_keys_since(
+    conn: &rusqlite::Connection,
+    ingest_id: i64,
+    first_new_row_id: i64,
+) -> Result<Vec<PackageKey>, StoreError> {
+    let doing = "reading touched package keys";
+    let key = |r: &rusqlite::Row<'_>| Ok(PackageKey { distro: r.get(0)?, release: r.get(1)?, package: r.get(2)? });
+    // Two plain queries, merged here: with a UNION and an ORDER BY, SQLite would rather walk
+    // a whole index in key order than take the id range.
+    let mut keys = std::collections::BTreeSet::new();
+    let mut added = conn
+        .prepare_cached("SELECT distro, release, package FROM affected WHERE id >= ?2 AND added_in = ?1")
+        .map_err(sql(doing))?;
+    for k in added.query_map([ingest_id, first_new_row_id], key).map_err(sql(doing))? {
+        keys.insert(k.map_err(sql(doing))?);
+    }
+    let mut changed = conn
+        .prepare_cached("SELECT distro, release, package FROM affected_changes WHERE ingest_id = ?1")
+        .map_err(sql(doing))?;
+    for k in changed.query_map([ingest_id], key).map_err(sql(doing))? {
+        keys.insert(k.map_err(sql(doing))?);
+    }
+    Ok(keys.into_iter().collect())
+}
+
+/// See [`Store::touched_keys`].
 fn touched_keys(conn: &rusqlite::Connection, ingest_id: i64) -> Result<Vec<PackageKey>, StoreError> {
     let mut stmt = conn
         .prepare_cached(
@@ -588,6 +616,9 @@ fn link_mail_entries(tx: &Transaction<'_>) -> Result<(), StoreError> {
     .map_err(sql("linking mail entries to feed entries"))
 }
 
+/// Feeds with more stored entries than this are read by a table scan, not the feed index.
+const SCAN_FEEDS_ABOVE: i64 = 20_000;
+
 /// Page cache while an ingest runs (negative: KiB).
 const INGEST_CACHE_PRAGMA: &str = "PRAGMA cache_size = -16384";
 
@@ -599,6 +630,7 @@ const BULK_INDEXES: &[(&str, &str)] = &[
     ("affected_by_advisory", "CREATE INDEX affected_by_advisory ON affected (advisory_id)"),
     ("affected_by_package", "CREATE INDEX affected_by_package ON affected (distro, release, package)"),
     ("advisory_aliases_by_alias", "CREATE INDEX advisory_aliases_by_alias ON advisory_aliases (alias)"),
+    ("affected_by_feed", "CREATE INDEX affected_by_feed ON affected (feed)"),
 ];
 
 fn drop_bulk_indexes(tx: &Transaction<'_>) -> Result<(), StoreError> {
@@ -622,12 +654,19 @@ impl Ingest<'_> {
     /// Loads the stored entries this ingest may replace: the whole feed, or the given
     /// advisories.
     fn load_previous(&mut self, advisories: Option<&HashSet<&str>>) -> Result<(), StoreError> {
+        // A big feed is read by scanning the table (`+feed` keeps SQLite off the index, which
+        // would cost a random row lookup per entry); a small one through `affected_by_feed`.
+        let n_stored: i64 = self
+            .tx
+            .query_row("SELECT coalesce((SELECT n_affected FROM feeds WHERE name = ?1), 0)", [&self.feed], |r| r.get(0))
+            .map_err(sql("reading a feed's entries"))?;
+        let feed_column = if n_stored > SCAN_FEEDS_ABOVE { "+feed" } else { "feed" };
         let mut stmt = self
             .tx
-            .prepare(
+            .prepare(&format!(
                 "SELECT id, advisory_id, distro, release, package, kind, module, status, fixed_version, scheme
-                 FROM affected WHERE feed = ?1",
-            )
+                 FROM affected WHERE {feed_column} = ?1"
+            ))
             .map_err(sql("reading a feed's entries"))?;
         let mut rows = stmt.query([&self.feed]).map_err(sql("reading a feed's entries"))?;
         while let Some(r) = rows.next().map_err(sql("reading a feed's entries"))? {

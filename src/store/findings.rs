@@ -232,11 +232,12 @@ fn states_for_key(conn: &Connection, distro: &str, release: &str, package: &str)
     rows.collect::<Result<_, _>>().map_err(sql("reading package states"))
 }
 
+/// (CROSS JOIN: SQLite must start from the key's findings, not from every state of the release.)
 fn stored_for_key(conn: &Connection, distro: &str, release: &str, package: &str) -> Result<Vec<Row>, StoreError> {
     let mut stmt = conn
         .prepare_cached(
             "SELECT f.state_id, f.affected_id, f.feed, f.advisory_id, f.key_package, f.status, f.fixed_version
-             FROM state_findings f JOIN package_states s ON s.id = f.state_id
+             FROM state_findings f CROSS JOIN package_states s ON s.id = f.state_id
              WHERE f.key_package = ?3 AND s.distro = ?1 AND s.release = ?2",
         )
         .map_err(sql("reading findings"))?;
@@ -256,28 +257,41 @@ fn stored_for_key(conn: &Connection, distro: &str, release: &str, package: &str)
     rows.collect::<Result<_, _>>().map_err(sql("reading findings"))
 }
 
-/// Turns state-level rows into the per-image changes an update reports: one per installed
-/// package of the state (an image holding a package for two architectures reports it once).
-fn describe(conn: &Connection, rows: &[&Row]) -> Result<Vec<FindingChange>, StoreError> {
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT DISTINCT i.reference, i.platform, p.name, p.version, p.source_name
-             FROM packages p JOIN images i ON i.id = p.image_id WHERE p.state_id = ?1",
-        )
-        .map_err(sql("describing findings"))?;
+/// Turns state-level rows into the per-image changes an update reports: one per image that
+/// holds the state (an image holding it for two architectures reports it once). `states` has
+/// the states of new rows; others are read.
+fn describe(conn: &Connection, rows: &[&Row], states: &[State]) -> Result<Vec<FindingChange>, StoreError> {
+    let doing = "describing findings";
     let mut out = Vec::new();
     for row in rows {
-        let images = stmt
-            .query_map([row.state_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
-            .map_err(sql("describing findings"))?;
-        for image in images {
-            let (image, platform, package, version, source_name) = image.map_err(sql("describing findings"))?;
+        let read;
+        let state = match states.iter().find(|s| s.id == row.state_id) {
+            Some(s) => s,
+            None => {
+                let found = conn
+                    .prepare_cached(&format!("SELECT {STATE_COLUMNS} FROM package_states s WHERE s.id = ?1"))
+                    .and_then(|mut s| s.query_row([row.state_id], state_from_row).optional())
+                    .map_err(sql(doing))?;
+                // A state goes only with the last image that held it, which reports its own.
+                let Some(found) = found else { continue };
+                read = found;
+                &read
+            }
+        };
+        let images: Vec<(String, String)> = conn
+            .prepare_cached(
+                "SELECT i.reference, i.platform FROM images i
+                 WHERE i.id IN (SELECT image_id FROM packages WHERE state_id = ?1)",
+            )
+            .and_then(|mut s| s.query_map([row.state_id], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+            .map_err(sql(doing))?;
+        for (image, platform) in images {
             out.push(FindingChange {
                 image,
                 platform,
-                package,
-                version,
-                source_name,
+                package: state.name.clone(),
+                version: state.version.clone(),
+                source_name: state.source_name.clone(),
                 feed: row.feed.clone(),
                 advisory_id: row.advisory_id.clone(),
                 status: row.status,
@@ -335,8 +349,8 @@ pub(super) fn update_keys(
         }
         insert_rows(conn, &new)?;
         let (added, resolved) = diff(&old, &new);
-        delta.added.extend(describe(conn, &added)?);
-        delta.resolved.extend(describe(conn, &resolved)?);
+        delta.added.extend(describe(conn, &added, &states)?);
+        delta.resolved.extend(describe(conn, &resolved, &states)?);
     }
     Ok(delta)
 }

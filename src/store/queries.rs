@@ -60,8 +60,11 @@ impl<T, K> Page<T, K> {
 pub type AdvisoryKey = (String, String);
 /// Keyset of image listings: (reference, platform).
 pub type ImageKey = (String, String);
-/// Keyset of the findings listing: (package id, affected entry id), the table's primary key.
-pub type FindingKey = (i64, i64);
+/// Keyset of the findings listing: (package state id, affected entry id, package id). Findings
+/// are stored per package state, so the listing walks them in their key order and each one's
+/// packages in id order: no sort, and a page reads only the findings it returns (plus those a
+/// filter drops).
+pub type FindingKey = (i64, i64, i64);
 
 /// An advisory as one feed states it, without aliases.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,6 +169,8 @@ pub struct ImageFilter {
 pub struct FindingRow {
     pub package_id: i64,
     pub affected_id: i64,
+    /// The package state the finding is stored for (see `schema/0003_findings.sql`).
+    pub state_id: i64,
     pub image: ImageSummary,
     pub package: PackageRow,
     pub feed: String,
@@ -724,13 +729,16 @@ impl Store {
         limit: usize,
     ) -> Result<Page<FindingRow, FindingKey>, StoreError> {
         let doing = "listing findings";
+        // One image's findings are few: from its packages, sorted. Otherwise the state findings
+        // drive the walk (CROSS JOIN fixes the loop order whatever the statistics say).
+        let join = if filter.image_id.is_some() { "JOIN" } else { "CROSS JOIN" };
         let mut text = format!(
-            "SELECT p.id, f.affected_id, {IMAGE_SUMMARY_COLUMNS}, {PACKAGE_COLUMNS},
+            "SELECT p.id, f.affected_id, f.state_id, {IMAGE_SUMMARY_COLUMNS}, {PACKAGE_COLUMNS},
                     f.feed, f.advisory_id, a.severity, f.status, f.fixed_version,
                     (SELECT group_concat(x.alias, char(10)) FROM advisory_aliases x
                      WHERE x.feed = f.feed AND x.advisory_id = f.advisory_id)
-             FROM packages p
-             JOIN state_findings f ON f.state_id = p.state_id
+             FROM state_findings f
+             {join} packages p ON p.state_id = f.state_id
              JOIN images i ON i.id = p.image_id
              LEFT JOIN advisories a ON a.feed = f.feed AND a.id = f.advisory_id
              WHERE 1"
@@ -756,24 +764,24 @@ impl Store {
             }
             text.push_str(&format!(" AND a.severity IN ({})", marks.join(", ")));
         }
-        if let Some((package_id, affected_id)) = after {
-            args.push((*package_id).into());
-            args.push((*affected_id).into());
-            // Spelled out rather than as a row value, so that the package id bounds the scan.
-            let (k1, k2) = (args.len() - 1, args.len());
-            text.push_str(&format!(" AND p.id >= ?{k1} AND (p.id > ?{k1} OR f.affected_id > ?{k2})"));
+        if let Some((state_id, affected_id, package_id)) = after {
+            args.extend([(*state_id).into(), (*affected_id).into(), (*package_id).into()]);
+            let (k1, k2, k3) = (args.len() - 2, args.len() - 1, args.len());
+            // Spelled out rather than as a row value, so that the state id bounds the scan.
+            text.push_str(&format!(
+                " AND f.state_id >= ?{k1}
+                  AND (f.state_id > ?{k1} OR f.affected_id > ?{k2} OR (f.affected_id = ?{k2} AND p.id > ?{k3}))"
+            ));
         }
         args.push(sql_limit(limit));
-        // Packages in id order, each one's findings in entry order from the state_findings key:
-        // the order the loops produce, so no sort.
-        text.push_str(&format!(" ORDER BY p.id, f.affected_id LIMIT ?{}", args.len()));
+        text.push_str(&format!(" ORDER BY f.state_id, f.affected_id, p.id LIMIT ?{}", args.len()));
         let mut stmt = self.conn.prepare_cached(&text).map_err(sql(doing))?;
         let rows = stmt
             .query_map(params_from_iter(args.iter()), finding_row)
             .map_err(sql(doing))?
             .collect::<Result<Vec<_>, _>>()
             .map_err(sql(doing))?;
-        Ok(Page::from_rows(rows, limit, |f| (f.package_id, f.affected_id)))
+        Ok(Page::from_rows(rows, limit, |f| (f.state_id, f.affected_id, f.package_id)))
     }
 
     /// Every finding of one image, by package name and advisory id.
@@ -840,21 +848,22 @@ impl Store {
 }
 
 fn finding_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FindingRow> {
-    let severity: Option<String> = r.get(19)?;
-    let aliases: Option<String> = r.get(22)?;
+    let severity: Option<String> = r.get(20)?;
+    let aliases: Option<String> = r.get(23)?;
     let mut aliases: Vec<String> = aliases.map(|a| a.split('\n').map(str::to_owned).collect()).unwrap_or_default();
     aliases.sort();
     Ok(FindingRow {
         package_id: r.get(0)?,
         affected_id: r.get(1)?,
-        image: image_summary(r, 2)?,
-        package: package_row(r, 8)?,
-        feed: r.get(17)?,
-        advisory_id: r.get(18)?,
+        state_id: r.get(2)?,
+        image: image_summary(r, 3)?,
+        package: package_row(r, 9)?,
+        feed: r.get(18)?,
+        advisory_id: r.get(19)?,
         aliases,
         severity: severity.as_deref().map_or(Severity::Unknown, Severity::parse),
-        status: r.get(20)?,
-        fixed_version: r.get(21)?,
+        status: r.get(21)?,
+        fixed_version: r.get(22)?,
     })
 }
 
@@ -1065,13 +1074,17 @@ mod tests {
         let store = seeded();
         let all = store.findings_page(&FindingFilter::default(), None, 100).unwrap();
         let keys: Vec<(i64, i64)> = all.items.iter().map(|f| (f.package_id, f.affected_id)).collect();
-        assert_eq!(keys, [(10, 100), (10, 200), (11, 201), (21, 100), (30, 100), (30, 200)]);
+        assert_eq!(
+            keys,
+            [(10, 100), (30, 100), (10, 200), (30, 200), (11, 201), (21, 100)],
+            "by state, entry, package"
+        );
         let first = &all.items[0];
         assert_eq!((first.package_id, first.affected_id), (10, 100));
         assert_eq!(first.aliases, ["CVE-2024-1234"]);
         assert_eq!(first.severity, Severity::Unknown);
         assert_eq!(first.package.layer, "sha256:l1");
-        assert_eq!(all.items[1].severity, Severity::High);
+        assert_eq!(all.items[2].severity, Severity::High);
 
         let high = FindingFilter { min_severity: Some(Severity::High), ..Default::default() };
         assert_eq!(store.findings_page(&high, None, 100).unwrap().items.len(), 2);

@@ -369,9 +369,9 @@ fn queries_answer_from_the_store_by_id_alias_and_page() {
     let whole = server.json("/v1/findings?limit=1000");
     assert_eq!(whole["next_cursor"], Value::Null);
     assert_eq!(&paged, whole["items"].as_array().unwrap());
-    assert_eq!(paged[1]["severity"], "high");
-    assert_eq!(paged[1]["image"]["reference"], "registry.test/app:1");
-    assert_eq!(paged[1]["package"]["layer"], "sha256:l1");
+    assert_eq!(paged[2]["severity"], "high");
+    assert_eq!(paged[2]["image"]["reference"], "registry.test/app:1");
+    assert_eq!(paged[2]["package"]["layer"], "sha256:l1");
     let (advisories, _) = all_pages(&server, "/v1/advisories?limit=1");
     let ids: Vec<&str> = advisories.iter().map(|a| a["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["CVE-2024-1234", "CVE-2024-9999", "DSA-5678-1"]);
