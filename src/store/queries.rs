@@ -60,11 +60,11 @@ impl<T, K> Page<T, K> {
 pub type AdvisoryKey = (String, String);
 /// Keyset of image listings: (reference, platform).
 pub type ImageKey = (String, String);
-/// Keyset of the findings listing: (package state id, affected entry id, package id). Findings
-/// are stored per package state, so the listing walks them in their key order and each one's
-/// packages in id order: no sort, and a page reads only the findings it returns (plus those a
-/// filter drops).
-pub type FindingKey = (i64, i64, i64);
+/// Keyset of the findings listing: (package state id, affected entry id, image id, package
+/// id). Findings are stored per package state, so the listing walks them in their key order and
+/// each one's packages in the order of the `packages_by_state` index: no sort, and a page reads
+/// only the findings it returns (plus those a filter drops).
+pub type FindingKey = (i64, i64, i64, i64);
 
 /// An advisory as one feed states it, without aliases.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -764,24 +764,25 @@ impl Store {
             }
             text.push_str(&format!(" AND a.severity IN ({})", marks.join(", ")));
         }
-        if let Some((state_id, affected_id, package_id)) = after {
-            args.extend([(*state_id).into(), (*affected_id).into(), (*package_id).into()]);
-            let (k1, k2, k3) = (args.len() - 2, args.len() - 1, args.len());
-            // Spelled out rather than as a row value, so that the state id bounds the scan.
+        if let Some((state_id, affected_id, image_id, package_id)) = after {
+            args.extend([(*state_id).into(), (*affected_id).into(), (*image_id).into(), (*package_id).into()]);
+            let (k1, k2, k3, k4) = (args.len() - 3, args.len() - 2, args.len() - 1, args.len());
+            // Spelled out rather than as one row value, so that the state id bounds the scan.
             text.push_str(&format!(
                 " AND f.state_id >= ?{k1}
-                  AND (f.state_id > ?{k1} OR f.affected_id > ?{k2} OR (f.affected_id = ?{k2} AND p.id > ?{k3}))"
+                  AND (f.state_id > ?{k1} OR f.affected_id > ?{k2}
+                       OR (f.affected_id = ?{k2} AND (p.image_id, p.id) > (?{k3}, ?{k4})))"
             ));
         }
         args.push(sql_limit(limit));
-        text.push_str(&format!(" ORDER BY f.state_id, f.affected_id, p.id LIMIT ?{}", args.len()));
+        text.push_str(&format!(" ORDER BY f.state_id, f.affected_id, p.image_id, p.id LIMIT ?{}", args.len()));
         let mut stmt = self.conn.prepare_cached(&text).map_err(sql(doing))?;
         let rows = stmt
             .query_map(params_from_iter(args.iter()), finding_row)
             .map_err(sql(doing))?
             .collect::<Result<Vec<_>, _>>()
             .map_err(sql(doing))?;
-        Ok(Page::from_rows(rows, limit, |f| (f.state_id, f.affected_id, f.package_id)))
+        Ok(Page::from_rows(rows, limit, |f| (f.state_id, f.affected_id, f.image.id, f.package_id)))
     }
 
     /// Every finding of one image, by package name and advisory id.
@@ -1077,7 +1078,7 @@ mod tests {
         assert_eq!(
             keys,
             [(10, 100), (30, 100), (10, 200), (30, 200), (11, 201), (21, 100)],
-            "by state, entry, package"
+            "by state, entry, image, package"
         );
         let first = &all.items[0];
         assert_eq!((first.package_id, first.affected_id), (10, 100));

@@ -2,6 +2,7 @@
 //! port, real HTTP. `support` holds the shared helpers; each module tests one boundary.
 
 mod api;
+mod correlate;
 mod feeds_alpine_redhat;
 mod feeds_debian;
 mod feeds_osv;

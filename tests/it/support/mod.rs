@@ -1,4 +1,5 @@
-//! Shared test helpers: shared-data lookup, image building, the real registry.
+//! Shared test helpers: shared-data lookup, the cascade binary, image building, the real
+//! registry.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
@@ -11,5 +12,6 @@ pub fn shared_data(rel: &str) -> Option<PathBuf> {
     assert!(path.exists(), "CASCADE_SHARED_DATA is set but {} is missing", path.display());
     Some(path)
 }
+pub mod cli;
 pub mod image;
 pub mod registry;
