@@ -4,18 +4,15 @@
 //! error shape, pagination, affected images by id and alias, coverage, OpenAPI, metrics, mail,
 //! the feed scheduler against a local feed server, and SIGTERM.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use cascade::store::Store;
 use serde_json::Value;
 
-use crate::support::registry::{test_agent, HttpStub, StubReply};
+use crate::support::cli::{Server, Workspace, DEADLINE};
+use crate::support::registry::{HttpStub, StubReply};
 
-/// How long start-up, readiness and shutdown may take before a test fails.
-const DEADLINE: Duration = Duration::from_secs(30);
 const POLL: Duration = Duration::from_millis(20);
 
 const READ_TOKEN: &str = "read-token-0123456789abcdef";
@@ -99,167 +96,13 @@ Date: Mon, 29 Jan 2024 11:00:00 +0000
 Is this the right list for questions?
 ";
 
-struct Workspace {
-    dir: tempfile::TempDir,
-}
-
-impl Workspace {
-    /// A temp directory with a migrated database, seeded with `seed`, and `config`.
-    fn new(seed: &str, config: &str) -> Workspace {
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(dir.path().join("cascade.toml"), config).expect("write config");
-        let ws = Workspace { dir };
-        drop(Store::open(&ws.db()).expect("create and migrate the database"));
-        ws.sql(seed);
-        ws
-    }
-
-    fn db(&self) -> PathBuf {
-        self.dir.path().join("cascade.db")
-    }
-
-    /// Runs SQL from this process (a writer the server does not know about).
-    fn sql(&self, text: &str) {
-        let conn = rusqlite::Connection::open(self.db()).expect("open the database");
-        conn.busy_timeout(Duration::from_secs(10)).unwrap();
-        conn.execute_batch(text).expect("run SQL");
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_cascade"));
-        command
-            .arg("--config")
-            .arg(self.dir.path().join("cascade.toml"))
-            .args(args)
-            .env("CASCADE_DB", self.db())
-            .env("HOME", self.dir.path())
-            .env("RUST_LOG", "cascade=info")
-            .env_remove("CASCADE_CONFIG")
-            .env_remove("CASCADE_LISTEN")
-            .env_remove("CASCADE_API_READ_TOKEN")
-            .env_remove("CASCADE_API_WRITE_TOKEN")
-            .env_remove("RUST_LOG_FORMAT")
-            .current_dir(self.dir.path());
-        command
-    }
-
-    /// Starts `cascade serve --listen 127.0.0.1:0 ARGS` and waits until /healthz answers.
-    fn serve(&self, args: &[&str], envs: &[(&str, &str)]) -> Server {
-        let stderr_path = self.dir.path().join(format!("serve-{}.stderr", std::process::id()));
-        let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
-        let mut command = self.command(&["serve", "--listen", "127.0.0.1:0"]);
-        command.args(args).stdout(Stdio::piped()).stderr(stderr).stdin(Stdio::null());
-        for (k, v) in envs {
-            command.env(k, v);
-        }
-        let mut child = command.spawn().expect("start cascade serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx.recv_timeout(DEADLINE).unwrap_or_default();
-        let Some(base) = line.trim().strip_prefix("listening on ").map(str::to_owned) else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("serve did not announce its address: {line:?}\n{}", std::fs::read_to_string(&stderr_path).unwrap());
-        };
-        let server = Server { child, base, stderr_path, agent: test_agent() };
-        let started = Instant::now();
-        while server.get("/healthz", None).0 != 200 {
-            assert!(started.elapsed() < DEADLINE, "serve never became healthy\n{}", server.stderr());
-            std::thread::sleep(POLL);
-        }
-        server
-    }
-}
-
-struct Server {
-    child: Child,
-    base: String,
-    stderr_path: PathBuf,
-    agent: ureq::Agent,
-}
-
-impl Server {
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    fn stderr(&self) -> String {
-        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
-    }
-
-    fn answer(mut response: ureq::http::Response<ureq::Body>) -> (u16, String, Option<String>) {
-        let status = response.status().as_u16();
-        let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let body = response.body_mut().read_to_string().expect("read body");
-        (status, body, content_type)
-    }
-
-    /// (status, body) of a GET, with a bearer token when given.
-    fn get(&self, path: &str, token: Option<&str>) -> (u16, String) {
-        let mut request = self.agent.get(self.url(path));
-        if let Some(token) = token {
-            request = request.header("Authorization", format!("Bearer {token}"));
-        }
-        match request.call() {
-            Ok(response) => {
-                let (status, body, _) = Server::answer(response);
-                (status, body)
-            }
-            Err(e) => (0, e.to_string()),
-        }
-    }
-
-    fn get_full(&self, path: &str, token: Option<&str>) -> ureq::http::Response<ureq::Body> {
-        let mut request = self.agent.get(self.url(path));
-        if let Some(token) = token {
-            request = request.header("Authorization", format!("Bearer {token}"));
-        }
-        request.call().expect("GET")
-    }
-
-    fn post(&self, path: &str, content_type: &str, body: &[u8], token: Option<&str>) -> (u16, String) {
-        let mut request = self.agent.post(self.url(path)).header("Content-Type", content_type);
-        if let Some(token) = token {
-            request = request.header("Authorization", format!("Bearer {token}"));
-        }
-        let (status, body, _) = Server::answer(request.send(body).expect("POST"));
-        (status, body)
-    }
-
-    /// The JSON body of a GET that must answer 200.
-    fn json(&self, path: &str) -> Value {
-        let (status, body) = self.get(path, None);
-        assert_eq!(status, 200, "GET {path}: {body}");
-        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: not JSON ({e}): {body}"))
-    }
-
-    /// SIGTERM, then the exit status (within the deadline).
-    fn terminate(mut self) -> (ExitStatus, Duration) {
-        let started = Instant::now();
-        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill");
-        assert!(status.success());
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return (status, started.elapsed());
-            }
-            assert!(started.elapsed() < DEADLINE, "serve did not stop on SIGTERM\n{}", self.stderr());
-            std::thread::sleep(POLL);
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
+/// A workspace whose database is migrated and seeded with `seed`, with `config`.
+fn seeded(seed: &str, config: &str) -> Workspace {
+    let ws = Workspace::new();
+    ws.write_config(config);
+    drop(Store::open(&ws.db()).expect("create and migrate the database"));
+    ws.sql(seed);
+    ws
 }
 
 /// The `error.code` of an error body, checking the shape.
@@ -299,7 +142,7 @@ fn all_pages(server: &Server, first: &str) -> (Vec<Value>, usize) {
 
 #[test]
 fn queries_answer_from_the_store_by_id_alias_and_page() {
-    let ws = Workspace::new(SEED, "");
+    let ws = seeded(SEED, "");
     let server = ws.serve(&["--no-sync"], &[]);
 
     // Affected images by the DSA's id and by its CVE alias.
@@ -441,7 +284,7 @@ fn queries_answer_from_the_store_by_id_alias_and_page() {
 
 #[test]
 fn cached_answers_follow_commits_made_by_another_process() {
-    let ws = Workspace::new(SEED, "");
+    let ws = seeded(SEED, "");
     let server = ws.serve(&["--no-sync"], &[]);
     let path = "/v1/advisories/CVE-2024-9999/affected-images";
     let before = server.json(path);
@@ -473,7 +316,7 @@ fn cached_answers_follow_commits_made_by_another_process() {
 
 #[test]
 fn openapi_lists_every_route_and_metrics_parse() {
-    let ws = Workspace::new(SEED, "");
+    let ws = seeded(SEED, "");
     let server = ws.serve(&["--no-sync"], &[]);
     let document = server.json("/openapi.json");
     assert_eq!(document["openapi"], "3.1.0");
@@ -611,7 +454,7 @@ fn parse_labels(text: &str) -> Vec<(String, String)> {
 
 #[test]
 fn mail_is_stored_skipped_or_refused() {
-    let ws = Workspace::new(SEED, "");
+    let ws = seeded(SEED, "");
     let server = ws.serve(&["--no-sync"], &[]);
     let (status, body) = server.post("/v1/mail", "message/rfc822", DSA_MAIL.as_bytes(), None);
     assert_eq!(status, 202, "{body}");
@@ -639,11 +482,11 @@ fn mail_is_stored_skipped_or_refused() {
 
 #[test]
 fn tokens_guard_reads_and_writes() {
-    let ws = Workspace::new(SEED, "");
-    let token_file = ws.dir.path().join("write-token");
+    let ws = seeded(SEED, "");
+    let token_file = ws.dir().join("write-token");
     std::fs::write(&token_file, format!("{WRITE_TOKEN}\n")).unwrap();
     std::fs::write(
-        ws.dir.path().join("cascade.toml"),
+        ws.dir().join("cascade.toml"),
         format!(
             "[api]\ntokens = [{{ name = \"mailer\", token_file = \"{}\", scope = \"write\" }}]\n",
             token_file.display()
@@ -682,14 +525,14 @@ fn tokens_guard_reads_and_writes() {
 
     let (exit, _) = server.terminate();
     assert!(exit.success());
-    let log = std::fs::read_to_string(ws.dir.path().join(format!("serve-{}.stderr", std::process::id()))).unwrap();
+    let log = std::fs::read_to_string(ws.dir().join(format!("serve-{}.stderr", std::process::id()))).unwrap();
     assert!(log.contains("mailer"), "the log names tokens: {log}");
     assert!(!log.contains(READ_TOKEN) && !log.contains(WRITE_TOKEN), "the log shows no token value: {log}");
 }
 
 #[test]
 fn without_tokens_only_loopback_is_served() {
-    let ws = Workspace::new("", "");
+    let ws = seeded("", "");
     let out = ws.command(&["serve", "--no-sync", "--listen", "0.0.0.0:0"]).output().expect("run cascade serve");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
@@ -701,7 +544,7 @@ fn without_tokens_only_loopback_is_served() {
 
 #[test]
 fn sigterm_stops_the_server_promptly_with_exit_0() {
-    let ws = Workspace::new(SEED, "");
+    let ws = seeded(SEED, "");
     let server = ws.serve(&["--no-sync"], &[]);
     // A kept-alive connection from the agent's pool must not hold the shutdown up.
     assert_eq!(server.get("/v1/findings", None).0, 200);
@@ -741,7 +584,7 @@ fn serve_syncs_enabled_feeds_on_schedule() {
          releases = [\"3.19\"]\ninterval = \"1h\"\ntimeout_secs = 5\n",
         feed.url()
     ));
-    let ws = Workspace::new("", &config);
+    let ws = seeded("", &config);
     let server = ws.serve(&[], &[]);
     let started = Instant::now();
     loop {

@@ -10,12 +10,9 @@ use crate::support::cli::{Server, Workspace};
 use crate::support::image::*;
 use crate::support::registry::{HttpStub, StubReply, TestRegistry};
 
+/// Pushes an image; returns its reference.
 fn push(registry: &TestRegistry, repo: &str, tag: &str, image: &TestImage) -> String {
-    for layer in &image.layers {
-        registry.push_blob(repo, &layer.blob);
-    }
-    registry.push_blob(repo, &image.config());
-    registry.push_manifest(repo, tag, "application/vnd.oci.image.manifest.v1+json", &image.manifest());
+    registry.push_image(repo, tag, image);
     format!("{}/{repo}:{tag}", registry.host())
 }
 

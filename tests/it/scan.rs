@@ -2,69 +2,12 @@
 //! OCI layouts and archives, scanned by the real binary; output checked exactly.
 
 use std::io::Read as _;
-use std::path::PathBuf;
-use std::process::Output;
 
 use serde_json::Value;
 
+use crate::support::cli::Workspace;
 use crate::support::image::*;
 use crate::support::registry::{TestRegistry, TOKEN_PASSWORD, TOKEN_USER};
-
-/// A scratch directory with its own database and HOME (so no real docker config is read).
-struct Workspace {
-    dir: tempfile::TempDir,
-}
-
-impl Workspace {
-    fn new() -> Workspace {
-        Workspace { dir: tempfile::tempdir().expect("tempdir") }
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    fn cascade(&self, args: &[&str]) -> Output {
-        self.cascade_with(None, &[], args)
-    }
-
-    /// Runs the binary, optionally under an address-space cap (bytes) via `prlimit`.
-    fn cascade_with(&self, memory_cap: Option<u64>, env: &[(&str, &str)], args: &[&str]) -> Output {
-        let bin = env!("CARGO_BIN_EXE_cascade");
-        let mut cmd = match memory_cap {
-            Some(cap) => {
-                let mut c = std::process::Command::new("prlimit");
-                c.arg(format!("--as={cap}")).arg("--").arg(bin);
-                c
-            }
-            None => std::process::Command::new(bin),
-        };
-        cmd.args(args)
-            .env("CASCADE_DB", self.path("cascade.db"))
-            .env("HOME", self.dir.path())
-            .env_remove("DOCKER_CONFIG")
-            .env_remove("CASCADE_REGISTRY_CREDENTIALS")
-            .env_remove("CASCADE_CONFIG")
-            .env("RUST_LOG", "warn")
-            .envs(env.iter().copied())
-            .current_dir(self.dir.path())
-            .output()
-            .expect("run cascade")
-    }
-
-    fn scan_json(&self, args: &[&str]) -> Value {
-        let mut all = vec!["scan", "--format", "json"];
-        all.extend_from_slice(args);
-        let out = self.cascade(&all);
-        assert!(
-            out.status.success(),
-            "cascade {all:?} failed: {}\n{}",
-            String::from_utf8_lossy(&out.stderr),
-            String::from_utf8_lossy(&out.stdout)
-        );
-        serde_json::from_slice(&out.stdout).expect("scan prints JSON")
-    }
-}
 
 /// (name, version, arch, source_name, source_version, ecosystem, layer index)
 type Row = (String, String, String, String, String, String, usize);
@@ -96,13 +39,6 @@ fn row(
     (name.into(), version.into(), arch.into(), source.into(), source_version.into(), ecosystem.into(), layer)
 }
 
-fn push_image(registry: &TestRegistry, repo: &str, tag: &str, image: &TestImage) -> cascade::images::digest::Digest {
-    for layer in &image.layers {
-        registry.push_blob(repo, &layer.blob);
-    }
-    registry.push_blob(repo, &image.config());
-    registry.push_manifest(repo, tag, "application/vnd.oci.image.manifest.v1+json", &image.manifest())
-}
 
 fn debian_image() -> TestImage {
     let base_status = [
@@ -160,7 +96,7 @@ fn debian_expected() -> Vec<Row> {
 fn registry_image_with_gzip_zstd_and_plain_layers() {
     let registry = TestRegistry::start();
     let image = debian_image();
-    let digest = push_image(&registry, "org/debian-base", "bookworm", &image);
+    let digest = registry.push_image("org/debian-base", "bookworm", &image);
     let ws = Workspace::new();
     let reference = format!("{}/org/debian-base:bookworm", registry.host());
 
@@ -202,7 +138,7 @@ fn index_with_two_platforms_picks_the_requested_one() {
     let amd = TestImage::new(vec![make("only-on-amd64")]);
     let arm = TestImage::new(vec![make("only-on-arm64")]).platform("arm64", Some("v8"));
     for img in [&amd, &arm] {
-        push_image(&registry, "org/multi", &format!("single-{}", img.architecture), img);
+        registry.push_image("org/multi", &format!("single-{}", img.architecture), img);
     }
     registry.push_blob("org/multi", ATTESTATION_CONFIG);
     let attestation = attestation_manifest();
@@ -267,7 +203,7 @@ fn whiteouts_and_opaque_directories_follow_the_final_filesystem() {
         .opaque("lib/apk/db")
         .build(Compression::Zstd);
     let image = TestImage::new(vec![base.clone(), rebuilt]);
-    push_image(&registry, "org/alpine", "3.19", &image);
+    registry.push_image("org/alpine", "3.19", &image);
     let ws = Workspace::new();
     let report = ws.scan_json(&[&format!("{}/org/alpine:3.19", registry.host())]);
     assert_eq!(report["os"]["distro"], "alpine");
@@ -284,7 +220,7 @@ fn whiteouts_and_opaque_directories_follow_the_final_filesystem() {
     // A top layer that deletes the database: no packages, and a warning says so.
     let stripped =
         TestImage::new(vec![base, LayerBuilder::new().whiteout("lib/apk/db/installed").build(Compression::Gzip)]);
-    push_image(&registry, "org/alpine", "stripped", &stripped);
+    registry.push_image("org/alpine", "stripped", &stripped);
     let report = ws.scan_json(&[&format!("{}/org/alpine:stripped", registry.host())]);
     assert_eq!(rows(&report), vec![]);
     let warnings = report["warnings"].to_string();
@@ -301,7 +237,7 @@ fn distroless_status_d_and_rpm_sqlite_images() {
         .file("var/lib/dpkg/status.d/libssl3", b"Package: libssl3\nSource: openssl\nVersion: 3.0.11-1~deb12u2\nArchitecture: amd64\n")
         .file("var/lib/dpkg/status.d/libssl3.md5sums", b"0123456789abcdef  usr/lib/x86_64-linux-gnu/libssl.so.3\n")
         .build(Compression::Gzip)]);
-    push_image(&registry, "org/distroless", "latest", &distroless);
+    registry.push_image("org/distroless", "latest", &distroless);
 
     let rpmdb = rpmdb_sqlite(&[
         RpmHeader {
@@ -349,7 +285,7 @@ fn distroless_status_d_and_rpm_sqlite_images() {
         .dir("var/lib")
         .symlink("var/lib/rpm", "../../usr/lib/sysimage/rpm")
         .build(Compression::Gzip)]);
-    push_image(&registry, "org/ubi", "9", &ubi);
+    registry.push_image("org/ubi", "9", &ubi);
 
     let ws = Workspace::new();
     let report = ws.scan_json(&[&format!("{}/org/distroless", registry.host())]);
@@ -593,7 +529,7 @@ fn a_blob_that_does_not_match_its_digest_is_never_used() {
 #[test]
 fn basic_auth_credentials_come_from_the_environment() {
     let registry = TestRegistry::with_htpasswd("scanner", "s3cret:pass");
-    push_image(&registry, "private/debian", "bookworm", &debian_image());
+    registry.push_image("private/debian", "bookworm", &debian_image());
     let ws = Workspace::new();
     let reference = format!("{}/private/debian:bookworm", registry.host());
 
@@ -617,7 +553,7 @@ fn basic_auth_credentials_come_from_the_environment() {
 fn bearer_token_flow_with_credentials_from_docker_config() {
     use base64::Engine as _;
     let registry = TestRegistry::with_token_auth();
-    push_image(&registry, "private/alpine", "3.19", &debian_image());
+    registry.push_image("private/alpine", "3.19", &debian_image());
     let ws = Workspace::new();
     let auth = base64::engine::general_purpose::STANDARD.encode(format!("{TOKEN_USER}:{TOKEN_PASSWORD}"));
     let config = serde_json::json!({ "auths": { registry.host(): { "auth": auth } } });

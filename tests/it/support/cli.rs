@@ -40,6 +40,13 @@ impl Workspace {
         self.path("cascade.db")
     }
 
+    /// Runs SQL from this process (a writer a running server does not know about).
+    pub fn sql(&self, text: &str) {
+        let conn = rusqlite::Connection::open(self.db()).expect("open the database");
+        conn.busy_timeout(Duration::from_secs(10)).unwrap();
+        conn.execute_batch(text).expect("run SQL");
+    }
+
     pub fn write_config(&self, text: &str) {
         std::fs::write(self.path("cascade.toml"), text).expect("write config");
     }
@@ -47,7 +54,20 @@ impl Workspace {
     /// The binary with this workspace's database, config and HOME; nothing from the caller's
     /// environment that would change its behaviour.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_cascade"));
+        self.command_capped(None, args)
+    }
+
+    /// [`Workspace::command`] under an address-space cap in bytes (via `prlimit`), if given.
+    pub fn command_capped(&self, memory_cap: Option<u64>, args: &[&str]) -> Command {
+        let bin = env!("CARGO_BIN_EXE_cascade");
+        let mut command = match memory_cap {
+            Some(cap) => {
+                let mut c = Command::new("prlimit");
+                c.arg(format!("--as={cap}")).arg("--").arg(bin);
+                c
+            }
+            None => Command::new(bin),
+        };
         command
             .arg("--config")
             .arg(self.path("cascade.toml"))
@@ -68,6 +88,11 @@ impl Workspace {
 
     pub fn cascade(&self, args: &[&str]) -> Output {
         self.command(args).output().expect("run cascade")
+    }
+
+    /// Runs the binary, optionally under an address-space cap, with extra environment.
+    pub fn cascade_with(&self, memory_cap: Option<u64>, env: &[(&str, &str)], args: &[&str]) -> Output {
+        self.command_capped(memory_cap, args).envs(env.iter().copied()).output().expect("run cascade")
     }
 
     /// Runs a command that must succeed; returns its stdout.
@@ -127,7 +152,7 @@ pub struct Server {
     child: Child,
     base: String,
     stderr_path: PathBuf,
-    agent: ureq::Agent,
+    pub agent: ureq::Agent,
 }
 
 impl Server {

@@ -242,6 +242,15 @@ http:
     }
 
     /// Uploads a manifest under `reference` (a tag or its digest) and returns its digest.
+    /// Pushes an image's layers, config and manifest under `repo:tag`.
+    pub fn push_image(&self, repo: &str, tag: &str, image: &super::image::TestImage) -> Digest {
+        for layer in &image.layers {
+            self.push_blob(repo, &layer.blob);
+        }
+        self.push_blob(repo, &image.config());
+        self.push_manifest(repo, tag, "application/vnd.oci.image.manifest.v1+json", &image.manifest())
+    }
+
     pub fn push_manifest(&self, repo: &str, reference: &str, media_type: &str, bytes: &[u8]) -> Digest {
         let digest = Digest::sha256_of(bytes);
         let mut put = self
