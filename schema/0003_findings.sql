@@ -83,6 +83,9 @@ CREATE VIEW findings AS
            f.fixed_version
     FROM state_findings f JOIN packages p ON p.state_id = f.state_id;
 
+-- The releases images are on: which advisory keys correlation needs to look at.
+CREATE INDEX images_by_release ON images (distro, release);
+
 -- A feed's entries: what an ingest of a small feed loads, and what its health counts.
 CREATE INDEX affected_by_feed ON affected (feed);
 

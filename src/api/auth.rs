@@ -151,15 +151,16 @@ pub async fn authorize(State(state): State<AppState>, request: Request, next: Ne
         return next.run(request).await;
     };
     let presented = request.headers().get(header::AUTHORIZATION).map(|v| v.as_bytes());
-    match tokens.scope_of(presented) {
-        None => ApiError::new(ErrorCode::Unauthorized, "a bearer token is required (Authorization: Bearer TOKEN)")
-            .into_response(),
+    let refusal = match tokens.scope_of(presented) {
+        None => ApiError::new(ErrorCode::Unauthorized, "a bearer token is required (Authorization: Bearer TOKEN)"),
         Some((scope, name)) if scope < needed => {
             tracing::info!(token = name, "token lacks the write scope");
-            ApiError::new(ErrorCode::Forbidden, "this token may read but not write").into_response()
+            ApiError::new(ErrorCode::Forbidden, "this token may read but not write")
         }
-        Some(_) => next.run(request).await,
-    }
+        Some(_) => return next.run(request).await,
+    };
+    super::body::drain(request.into_body()).await;
+    refusal.into_response()
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! No SQL here, and no wire struct outside `views`.
 
 mod auth;
+mod body;
 mod cache;
 mod error;
 mod metrics;
@@ -95,7 +96,8 @@ fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/v1/images/{reference}/packages", get(routes::image_packages)),
         ("/v1/images/{reference}/vulnerabilities", get(routes::image_vulnerabilities)),
         ("/v1/findings", get(routes::list_findings)),
-        ("/v1/mail", post(routes::post_mail).layer(DefaultBodyLimit::max(routes::MAX_MAIL_BYTES))),
+        // The body is read by the handler with its own bound (api::body).
+        ("/v1/mail", post(routes::post_mail).layer(DefaultBodyLimit::disable())),
     ]
 }
 

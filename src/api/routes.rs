@@ -2,7 +2,7 @@
 //! query on a pooled read-only connection (a blocking thread), and render a view. No SQL here.
 
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -11,6 +11,7 @@ use base64::Engine as _;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::body::Limited;
 use super::cache::Cached;
 use super::error::{ApiError, ErrorCode};
 use super::views::{
@@ -410,11 +411,12 @@ fn media_type(headers: &HeaderMap) -> Option<String> {
 pub async fn post_mail(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: axum::body::Body,
 ) -> Result<Response, ApiError> {
     match media_type(&headers).as_deref() {
         Some("message/rfc822" | "text/plain") => {}
         other => {
+            super::body::drain(body).await;
             return Err(ApiError::new(
                 ErrorCode::UnsupportedMediaType,
                 format!(
@@ -424,15 +426,19 @@ pub async fn post_mail(
             ))
         }
     }
-    let body = body.map_err(|e| match e.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::new(ErrorCode::PayloadTooLarge, format!("a message may be at most {MAX_MAIL_BYTES} bytes"))
+    let body = match super::body::read_limited(body, MAX_MAIL_BYTES).await {
+        Ok(Limited::Complete(bytes)) => bytes,
+        Ok(Limited::TooLarge) => {
+            return Err(ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("a message may be at most {MAX_MAIL_BYTES} bytes"),
+            ))
         }
-        _ => ApiError::bad_request(e.body_text()),
-    })?;
+        Err(e) => return Err(ApiError::bad_request(format!("cannot read the request body: {e}"))),
+    };
     let writer = state.shared.writer.clone();
     let view = tokio::task::spawn_blocking(move || -> Result<MailView, ApiError> {
-        let (advisories, report) = crate::mail::import::collect(vec![("POST /v1/mail".to_string(), body.to_vec())]);
+        let (advisories, report) = crate::mail::import::collect(vec![("POST /v1/mail".to_string(), body)]);
         if let Some((_, reason)) = report.skipped.first() {
             tracing::info!(reason = %reason, "posted mail skipped");
             return Ok(MailView::skipped(reason.clone()));

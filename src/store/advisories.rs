@@ -182,7 +182,7 @@ impl Store {
     pub fn ingest(
         &mut self,
         meta: &IngestMeta<'_>,
-        parse: impl FnOnce(&mut dyn FnMut(Advisory)) -> Result<ParseSummary, FormatError>,
+        parse: impl FnOnce(&mut dyn FnMut(Advisory)) -> Result<ParseSummary, FormatError> + Send,
     ) -> Result<ChangeSet, IngestError> {
         let started = std::time::Instant::now();
         // A bigger page cache while the ingest runs keeps its pages from spilling into the WAL
@@ -196,7 +196,7 @@ impl Store {
     fn ingest_in_transaction(
         &mut self,
         meta: &IngestMeta<'_>,
-        parse: impl FnOnce(&mut dyn FnMut(Advisory)) -> Result<ParseSummary, FormatError>,
+        parse: impl FnOnce(&mut dyn FnMut(Advisory)) -> Result<ParseSummary, FormatError> + Send,
         started: std::time::Instant,
     ) -> Result<ChangeSet, IngestError> {
         let policy = self.policy;
@@ -241,7 +241,7 @@ impl Store {
                 if bulk {
                     drop_bulk_indexes(&tx)?;
                 }
-                let summary = parse(&mut |advisory| ingest.write(advisory))?;
+                let summary = parse_pipelined(parse, |advisory| ingest.write(advisory))?;
                 if let Some(e) = ingest.failure.take() {
                     return Err(e.into());
                 }
@@ -614,6 +614,41 @@ fn link_mail_entries(tx: &Transaction<'_>) -> Result<(), StoreError> {
     )
     .map(|_| ())
     .map_err(sql("linking mail entries to feed entries"))
+}
+
+/// Advisories per batch handed from the parser thread to the writer, and batches in flight:
+/// enough to keep both cores busy, little enough to keep memory flat.
+const PIPELINE_BATCH: usize = 256;
+const PIPELINE_DEPTH: usize = 4;
+
+/// Runs `parse` on a thread of its own and hands what it emits to `write` on this one, in
+/// order, so that parsing a big document overlaps with writing it. A panic in the parser is
+/// resumed here.
+fn parse_pipelined(
+    parse: impl FnOnce(&mut dyn FnMut(Advisory)) -> Result<ParseSummary, FormatError> + Send,
+    mut write: impl FnMut(Advisory),
+) -> Result<ParseSummary, FormatError> {
+    std::thread::scope(|scope| {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<Advisory>>(PIPELINE_DEPTH);
+        let span = tracing::Span::current();
+        let parser = scope.spawn(move || {
+            let _entered = span.enter();
+            let mut batch = Vec::with_capacity(PIPELINE_BATCH);
+            let result = parse(&mut |advisory| {
+                batch.push(advisory);
+                if batch.len() == PIPELINE_BATCH {
+                    // The receiver lives until this thread is joined: sending cannot fail.
+                    let _ = sender.send(std::mem::replace(&mut batch, Vec::with_capacity(PIPELINE_BATCH)));
+                }
+            });
+            let _ = sender.send(batch);
+            result
+        });
+        for batch in receiver {
+            batch.into_iter().for_each(&mut write);
+        }
+        parser.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
 }
 
 /// Feeds with more stored entries than this are read by a table scan, not the feed index.

@@ -218,14 +218,14 @@ fn entries_for_key(conn: &Connection, distro: &str, release: &str, package: &str
     rows.collect::<Result<_, _>>().map_err(sql("reading affected entries"))
 }
 
-/// Package states of this release whose source or binary name is `package`.
+/// Package states of this release whose source or binary name is `package` (`+` keeps SQLite
+/// on the name indexes rather than walking every state of the release).
 fn states_for_key(conn: &Connection, distro: &str, release: &str, package: &str) -> Result<Vec<State>, StoreError> {
     let mut stmt = conn
         .prepare_cached(&format!(
-            "SELECT {STATE_COLUMNS} FROM package_states s
-             WHERE s.id IN (SELECT id FROM package_states WHERE source_name = ?3
-                            UNION SELECT id FROM package_states WHERE name = ?3)
-               AND s.distro = ?1 AND s.release = ?2"
+            "SELECT {STATE_COLUMNS} FROM package_states s WHERE s.source_name = ?3 AND +s.distro = ?1 AND +s.release = ?2
+             UNION
+             SELECT {STATE_COLUMNS} FROM package_states s WHERE s.name = ?3 AND +s.distro = ?1 AND +s.release = ?2"
         ))
         .map_err(sql("reading package states"))?;
     let rows = stmt.query_map(params![distro, release, package], state_from_row).map_err(sql("reading package states"))?;
@@ -430,9 +430,15 @@ pub(super) fn drop_orphan_states(conn: &Connection, candidates: &[i64]) -> Resul
     Ok(())
 }
 
+/// A finding of an image keyed by (binary name, arch), with the change it would report.
+pub(super) type ImageFinding = ((String, String), FindingChange);
+
+/// Entries of one release by package name.
+type EntriesByName = HashMap<String, Vec<Entry>>;
+
 /// The findings of an image identified across rescans (package ids change with each save):
 /// (binary name, arch, feed, advisory) with the change it would report.
-pub(super) fn image_changes(conn: &Connection, image_id: i64) -> Result<Vec<((String, String), FindingChange)>, StoreError> {
+pub(super) fn image_changes(conn: &Connection, image_id: i64) -> Result<Vec<ImageFinding>, StoreError> {
     let mut stmt = conn
         .prepare_cached(
             "SELECT i.reference, i.platform, p.name, p.version, p.source_name, f.feed, f.advisory_id, f.status,
@@ -463,8 +469,8 @@ pub(super) fn image_changes(conn: &Connection, image_id: i64) -> Result<Vec<((St
 
 /// Added and resolved between an image's findings before and after a rescan.
 pub(super) fn diff_image(
-    old: Vec<((String, String), FindingChange)>,
-    new: Vec<((String, String), FindingChange)>,
+    old: Vec<ImageFinding>,
+    new: Vec<ImageFinding>,
 ) -> FindingsDelta {
     fn id(k: &(String, String), c: &FindingChange) -> (String, String, String, String) {
         (k.0.clone(), k.1.clone(), c.feed.clone(), c.advisory_id.clone())
@@ -512,7 +518,7 @@ pub(super) fn rebuild_all(conn: &Connection, policy: &MatchPolicy) -> Result<u64
     .map_err(sql(doing))?;
     let deleted_at = std::time::Instant::now();
     // Every entry that can affect something, for releases that have images, by package name.
-    let mut by_release: HashMap<(String, String), HashMap<String, Vec<Entry>>> = HashMap::new();
+    let mut by_release: HashMap<(String, String), EntriesByName> = HashMap::new();
     {
         let mut stmt = conn
             .prepare(&format!("SELECT distro, release, {ENTRY_COLUMNS} FROM affected WHERE {AFFECTING}"))
@@ -535,7 +541,7 @@ pub(super) fn rebuild_all(conn: &Connection, policy: &MatchPolicy) -> Result<u64
             .map_err(sql(doing))?;
         let mut rows = stmt.query([]).map_err(sql(doing))?;
         let mut batch = Vec::new();
-        let mut current: Option<((String, String), Option<&HashMap<String, Vec<Entry>>>)> = None;
+        let mut current: Option<((String, String), Option<&EntriesByName>)> = None;
         while let Some(r) = rows.next().map_err(sql(doing))? {
             let distro: String = r.get(7).map_err(sql(doing))?;
             let release: String = r.get(8).map_err(sql(doing))?;
