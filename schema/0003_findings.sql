@@ -86,9 +86,6 @@ CREATE VIEW findings AS
 -- The releases images are on: which advisory keys correlation needs to look at.
 CREATE INDEX images_by_release ON images (distro, release);
 
--- A feed's entries: what an ingest of a small feed loads, and what its health counts.
-CREATE INDEX affected_by_feed ON affected (feed);
-
 -- Small store-wide settings, such as the matching policy the findings were computed with
 -- (a different policy at start-up triggers a full rebuild).
 CREATE TABLE settings (

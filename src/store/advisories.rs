@@ -271,7 +271,12 @@ impl Store {
         let linked_at = std::time::Instant::now();
         link_mail_entries(&tx)?;
         let correlate_at = std::time::Instant::now();
-        let touched = touched_keys_since(&tx, ingest_id, next_row_id)?;
+        // With no image stored there is nothing to correlate (a first ingest, a benchmark).
+        let touched = if super::findings::has_images(&tx)? {
+            touched_keys_since(&tx, ingest_id, next_row_id)?
+        } else {
+            Vec::new()
+        };
         changes.findings = super::findings::update_keys(&tx, &touched, &policy)?;
         let commit_at = std::time::Instant::now();
         tx.commit().map_err(sql("committing an ingest"))?;
@@ -429,14 +434,21 @@ impl Store {
     /// Records a successful sync (an ingest or a 304), with the validators for the next one.
     pub fn record_feed_success(&self, meta: &IngestMeta<'_>, at: &str) -> Result<(), StoreError> {
         ensure_feed(&self.conn, meta)?;
+        let n_advisories: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM advisories WHERE feed = ?1", [meta.feed], |r| r.get(0))
+            .map_err(sql("recording feed health"))?;
+        // About one entry per advisory or more: enough to pick how to count the entries.
+        let count_entries = format!("SELECT count(*) FROM affected WHERE {}", feed_rows(n_advisories));
         self.conn
             .execute(
-                "UPDATE feeds SET last_attempt = ?2, last_success = ?2, last_error = NULL, url = ?3,
-                        etag = coalesce(?4, etag), last_modified = coalesce(?5, last_modified),
-                        n_advisories = (SELECT count(*) FROM advisories WHERE feed = ?1),
-                        n_affected = (SELECT count(*) FROM affected WHERE feed = ?1)
-                 WHERE name = ?1",
-                params![meta.feed, at, meta.url, meta.etag, meta.last_modified],
+                &format!(
+                    "UPDATE feeds SET last_attempt = ?2, last_success = ?2, last_error = NULL, url = ?3,
+                            etag = coalesce(?4, etag), last_modified = coalesce(?5, last_modified),
+                            n_advisories = ?6, n_affected = ({count_entries})
+                     WHERE name = ?1"
+                ),
+                params![meta.feed, at, meta.url, meta.etag, meta.last_modified, n_advisories],
             )
             .map(|_| ())
             .map_err(sql("recording feed health"))
@@ -609,7 +621,8 @@ fn link_mail_entries(tx: &Transaction<'_>) -> Result<(), StoreError> {
                                       OR fa.alias IN (SELECT alias FROM advisory_aliases
                                                       WHERE feed = affected.feed AND advisory_id = affected.advisory_id))))
              ORDER BY f.id LIMIT 1)
-         WHERE feed IN (SELECT name FROM feeds WHERE source = 'mail')",
+         WHERE advisory_id IN (SELECT a.id FROM advisories a JOIN feeds m ON m.name = a.feed AND m.source = 'mail')
+           AND feed IN (SELECT name FROM feeds WHERE source = 'mail')",
         [],
     )
     .map(|_| ())
@@ -651,8 +664,22 @@ fn parse_pipelined(
     })
 }
 
-/// Feeds with more stored entries than this are read by a table scan, not the feed index.
+/// Feeds with more stored entries than this are read by a table scan; smaller ones through
+/// their advisories' ids (see [`feed_rows`]).
 const SCAN_FEEDS_ABOVE: i64 = 20_000;
+
+/// The WHERE condition selecting feed `?1`'s rows of `affected`, for a feed of about `n_rows`
+/// entries: a big feed is a good part of the table, read by scanning it (`+feed` keeps SQLite
+/// off any index, which would cost a random lookup per row); a small one is found through its
+/// advisory ids (`advisories_by_id`, then `affected_by_advisory`), without an index of its own
+/// that every first ingest would have to build.
+fn feed_rows(n_rows: i64) -> &'static str {
+    if n_rows > SCAN_FEEDS_ABOVE {
+        "+feed = ?1"
+    } else {
+        "advisory_id IN (SELECT id FROM advisories WHERE feed = ?1) AND feed = ?1"
+    }
+}
 
 /// Page cache while an ingest runs (negative: KiB).
 const INGEST_CACHE_PRAGMA: &str = "PRAGMA cache_size = -16384";
@@ -665,7 +692,6 @@ const BULK_INDEXES: &[(&str, &str)] = &[
     ("affected_by_advisory", "CREATE INDEX affected_by_advisory ON affected (advisory_id)"),
     ("affected_by_package", "CREATE INDEX affected_by_package ON affected (distro, release, package)"),
     ("advisory_aliases_by_alias", "CREATE INDEX advisory_aliases_by_alias ON advisory_aliases (alias)"),
-    ("affected_by_feed", "CREATE INDEX affected_by_feed ON affected (feed)"),
 ];
 
 fn drop_bulk_indexes(tx: &Transaction<'_>) -> Result<(), StoreError> {
@@ -689,18 +715,16 @@ impl Ingest<'_> {
     /// Loads the stored entries this ingest may replace: the whole feed, or the given
     /// advisories.
     fn load_previous(&mut self, advisories: Option<&HashSet<&str>>) -> Result<(), StoreError> {
-        // A big feed is read by scanning the table (`+feed` keeps SQLite off the index, which
-        // would cost a random row lookup per entry); a small one through `affected_by_feed`.
         let n_stored: i64 = self
             .tx
             .query_row("SELECT coalesce((SELECT n_affected FROM feeds WHERE name = ?1), 0)", [&self.feed], |r| r.get(0))
             .map_err(sql("reading a feed's entries"))?;
-        let feed_column = if n_stored > SCAN_FEEDS_ABOVE { "+feed" } else { "feed" };
         let mut stmt = self
             .tx
             .prepare(&format!(
                 "SELECT id, advisory_id, distro, release, package, kind, module, status, fixed_version, scheme
-                 FROM affected WHERE {feed_column} = ?1"
+                 FROM affected WHERE {}",
+                feed_rows(n_stored)
             ))
             .map_err(sql("reading a feed's entries"))?;
         let mut rows = stmt.query([&self.feed]).map_err(sql("reading a feed's entries"))?;

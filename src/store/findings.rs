@@ -194,6 +194,11 @@ fn bind_rows(stmt: &mut rusqlite::CachedStatement<'_>, rows: &[Row]) -> rusqlite
     Ok(())
 }
 
+/// Whether any image is stored.
+pub(super) fn has_images(conn: &Connection) -> Result<bool, StoreError> {
+    conn.query_row("SELECT EXISTS (SELECT 1 FROM images)", [], |r| r.get(0)).map_err(sql("looking for images"))
+}
+
 /// The (distro, release) pairs of stored images: keys outside them need no work.
 fn image_releases(conn: &Connection) -> Result<HashSet<(String, String)>, StoreError> {
     let mut stmt = conn

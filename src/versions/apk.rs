@@ -218,10 +218,8 @@ mod tests {
     use super::*;
     use Ordering::{Equal, Greater, Less};
 
-    /// `compare(a, b)` is `expected`, and the reverse both ways.
     fn check(a: &str, b: &str, expected: Ordering) {
-        assert_eq!(compare(a, b), expected, "{a} vs {b}");
-        assert_eq!(compare(b, a), expected.reverse(), "{b} vs {a}");
+        crate::versions::assert_order(compare, a, b, expected);
     }
 
     #[test]

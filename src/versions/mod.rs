@@ -43,6 +43,13 @@ fn cmp_digit_runs(a: &[u8], b: &[u8]) -> Ordering {
     a.len().cmp(&b.len()).then_with(|| a.cmp(b))
 }
 
+/// Test helper: `compare(a, b)` is `expected`, and the reverse both ways.
+#[cfg(test)]
+pub(crate) fn assert_order(compare: fn(&str, &str) -> Ordering, a: &str, b: &str, expected: Ordering) {
+    assert_eq!(compare(a, b), expected, "{a} vs {b}");
+    assert_eq!(compare(b, a), expected.reverse(), "{b} vs {a}");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,49 +21,7 @@ const WRITE_TOKEN: &str = "write-token-0123456789abcdef";
 /// Two Debian 12 images (one of them for two platforms), an Alpine 3.19 image no feed covers,
 /// an image of unknown OS; DSA-5678-1 (alias CVE-2024-1234) and CVE-2024-1234 naming the DSA,
 /// CVE-2024-9999; findings as correlation would store them.
-const SEED: &str = "
-    INSERT INTO images (id, reference, platform, manifest_digest, config_digest, distro, release) VALUES
-        (1, 'registry.test/app:1', 'linux/amd64', 'sha256:m1', 'sha256:c1', 'debian', '12'),
-        (2, 'registry:5000/team/base:1', 'linux/amd64', 'sha256:m2', 'sha256:c2', 'debian', '12'),
-        (3, 'registry:5000/team/base:1', 'linux/arm64', 'sha256:m3', 'sha256:c3', 'debian', '12'),
-        (4, 'registry.test/alpine:1', 'linux/amd64', 'sha256:m4', 'sha256:c4', 'alpine', '3.19'),
-        (5, 'registry.test/scratch:1', 'linux/amd64', 'sha256:m5', 'sha256:c5', NULL, NULL);
-    INSERT INTO package_states (id, distro, release, name, version, source_name, source_version, ecosystem) VALUES
-        (1, 'debian', '12', 'libssl3', '3.0.11-1~deb12u1', 'openssl', '3.0.11-1~deb12u1', 'dpkg'),
-        (2, 'debian', '12', 'zlib1g', '1:1.2.13.dfsg-1', 'zlib', '1:1.2.13.dfsg-1', 'dpkg'),
-        (3, 'debian', '12', 'libssl3', '3.0.13-1~deb12u1', 'openssl', '3.0.13-1~deb12u1', 'dpkg'),
-        (4, 'debian', '12', 'openssl', '3.0.11-1~deb12u1', 'openssl', '3.0.11-1~deb12u1', 'dpkg'),
-        (5, 'alpine', '3.19', 'libcrypto3', '3.1.4-r0', 'openssl', '3.1.4-r0', 'apk');
-    INSERT INTO packages (id, image_id, state_id, name, version, arch, source_name, source_version, ecosystem, layer_digest) VALUES
-        (10, 1, 1, 'libssl3', '3.0.11-1~deb12u1', 'amd64', 'openssl', '3.0.11-1~deb12u1', 'dpkg', 'sha256:l1'),
-        (11, 1, 2, 'zlib1g', '1:1.2.13.dfsg-1', 'amd64', 'zlib', '1:1.2.13.dfsg-1', 'dpkg', 'sha256:l1'),
-        (20, 2, 3, 'libssl3', '3.0.13-1~deb12u1', 'amd64', 'openssl', '3.0.13-1~deb12u1', 'dpkg', 'sha256:l2'),
-        (21, 2, 4, 'openssl', '3.0.11-1~deb12u1', 'amd64', 'openssl', '3.0.11-1~deb12u1', 'dpkg', 'sha256:l2'),
-        (30, 3, 1, 'libssl3', '3.0.11-1~deb12u1', 'arm64', 'openssl', '3.0.11-1~deb12u1', 'dpkg', 'sha256:l3'),
-        (40, 4, 5, 'libcrypto3', '3.1.4-r0', 'x86_64', 'openssl', '3.1.4-r0', 'apk', 'sha256:l4');
-    INSERT INTO ingests (id, feed, document_url, fetched_at, n_advisories, n_added, n_changed, n_withdrawn) VALUES
-        (1, 'dsa-list', 'https://example.test/DSA/list', '2026-12-01T10:00:00Z', 1, 1, 0, 0),
-        (2, 'debian-tracker', 'https://example.test/tracker.json', '2026-12-01T11:00:00Z', 2, 2, 0, 0);
-    INSERT INTO feeds (name, format, last_attempt, last_success, last_error, n_advisories, n_affected) VALUES
-        ('dsa-list', 'debian-dsa-list', '2026-12-01T10:00:00Z', '2026-12-01T10:00:00Z', NULL, 1, 1),
-        ('debian-tracker', 'debian-tracker-json', '2026-12-01T12:00:00Z', '2026-12-01T11:00:00Z', 'timeout', 2, 2);
-    INSERT INTO advisories (id, feed, title, severity, ingest_id, content_hash) VALUES
-        ('DSA-5678-1', 'dsa-list', 'openssl security update', NULL, 1, 0),
-        ('CVE-2024-1234', 'debian-tracker', 'openssl: a bug', 'high', 2, 0),
-        ('CVE-2024-9999', 'debian-tracker', 'zlib: another', 'low', 2, 0);
-    INSERT INTO advisory_aliases (feed, advisory_id, alias) VALUES
-        ('dsa-list', 'DSA-5678-1', 'CVE-2024-1234'),
-        ('debian-tracker', 'CVE-2024-1234', 'DSA-5678-1');
-    INSERT INTO affected (id, feed, advisory_id, distro, release, package, kind, status, fixed_version, scheme, added_in) VALUES
-        (100, 'dsa-list', 'DSA-5678-1', 'debian', '12', 'openssl', 'source', 'fixed', '3.0.13-1~deb12u1', 'dpkg', 1),
-        (200, 'debian-tracker', 'CVE-2024-1234', 'debian', '12', 'openssl', 'source', 'fixed', '3.0.13-1~deb12u1', 'dpkg', 2),
-        (201, 'debian-tracker', 'CVE-2024-9999', 'debian', '12', 'zlib', 'source', 'unfixed', NULL, 'dpkg', 2);
-    INSERT INTO state_findings (state_id, affected_id, feed, advisory_id, key_package, status, fixed_version) VALUES
-        (1, 100, 'dsa-list', 'DSA-5678-1', 'openssl', 'fixed', '3.0.13-1~deb12u1'),
-        (1, 200, 'debian-tracker', 'CVE-2024-1234', 'openssl', 'fixed', '3.0.13-1~deb12u1'),
-        (2, 201, 'debian-tracker', 'CVE-2024-9999', 'zlib', 'unfixed', NULL),
-        (4, 100, 'dsa-list', 'DSA-5678-1', 'openssl', 'fixed', '3.0.13-1~deb12u1');
-";
+const SEED: &str = include_str!("../fixtures/api_seed.sql");
 
 /// A DSA announcement as the list sends it.
 const DSA_MAIL: &str = "From: Salvatore Bonaccorso <carnil@debian.org>
