@@ -15,7 +15,11 @@
 //!                    inventory (overlay the extracts, detect the OS, parse dpkg/apk/rpm)
 //!                      │ `Inventory`: distro, release, packages with source names and layers
 //!                      ▼
-//!                    scan (the stage the CLI and `serve` call) ─► store ─► output
+//!                    scan (the stage the CLI and `serve` call) ─► store
+//!
+//! store: every ingest and every scan updates the findings in its own transaction
+//!        (correlate: the matching rules; versions: dpkg/apk/rpm comparison)
+//!          └─► store::queries ─► api (HTTP), output (CLI tables, JSON, SARIF, CycloneDX)
 //! ```
 //!
 //! - [`config`]: built-in defaults, `cascade.toml`, `CASCADE_*` environment variables.
@@ -27,9 +31,13 @@
 //! - [`images`]: image references, digests, manifest types and the image sources.
 //! - [`layers`]: the streaming layer reader and its limits; pure over a `Read`.
 //! - [`inventory`]: overlay of layer extracts, OS detection, package database parsers; no IO.
-//! - [`store`]: the only module that speaks SQL; migrations come from `schema/`.
+//! - [`versions`]: version comparison per ecosystem (dpkg, apk, rpm); total orders.
+//! - [`correlate`]: does an advisory entry affect an installed package; the match policy
+//!   and finding deltas; pure.
+//! - [`store`]: the only module that speaks SQL; migrations come from `schema/`. Findings are
+//!   computed in `store::findings` (per package state), read in `store::queries`.
 //! - [`scan`]: orchestration of one image scan, with the layer cache.
-//! - [`output`]: rendering of command results (tables, lines, scan JSON).
+//! - [`output`]: rendering of command results (tables, lines, JSON, SARIF, CycloneDX).
 //! - [`api`]: the HTTP API (axum, `/v1`, bearer tokens, metrics, OpenAPI) and the `serve`
 //!   stage with its feed scheduler; its queries live in `store::queries`.
 //! - [`cli`]: the clap command tree; `main.rs` only calls [`cli::run`].
@@ -43,6 +51,8 @@
 //!   `images::manifest`, `images::reference`) do no IO.
 //! - When nothing identifies an image's OS, the inventory says so; it never guesses.
 //! - An ingest is one transaction: a fetch or parse failure leaves the feed's previous data.
+//! - Findings never lag: they change in the same transaction as the entries or packages
+//!   they follow; a full rebuild gives the same findings as the incremental updates.
 
 pub mod clock;
 pub mod config;

@@ -220,6 +220,20 @@ fn feeds_and_scans_answer_which_images_an_advisory_affects() {
     let old = ws.scan_json(&[&bullseye]);
     assert_eq!(old["coverage"], "uncovered", "no feed covers Debian 11 here: unchecked, not clean");
     assert_eq!(vulnerabilities(&old), Vec::<String>::new());
+    let sarif: Value = serde_json::from_str(&ws.ok(&["scan", "--format", "sarif", &distroless])).expect("SARIF is JSON");
+    assert_eq!(sarif["version"], "2.1.0");
+    let results = sarif["runs"][0]["results"].as_array().expect("results");
+    let rules: Vec<&str> = results.iter().map(|r| r["ruleId"].as_str().unwrap()).collect();
+    assert_eq!(rules, ["CVE-2024-0001", "CVE-2024-0009"]);
+    assert_eq!(results[0]["level"], "error", "high severity is an error");
+    let bom: Value =
+        serde_json::from_str(&ws.ok(&["scan", "--format", "cyclonedx", &distroless])).expect("CycloneDX is JSON");
+    assert_eq!((bom["bomFormat"].as_str(), bom["specVersion"].as_str()), (Some("CycloneDX"), Some("1.5")));
+    assert_eq!(bom["components"].as_array().unwrap().len(), 3);
+    let vuln = &bom["vulnerabilities"][0];
+    assert_eq!(vuln["id"], "CVE-2024-0001");
+    let libssl = vuln["affects"][0]["ref"].as_str().unwrap();
+    assert!(libssl.starts_with("pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&distro=debian-12"), "{libssl}");
     let text = ws.ok(&["affected", "CVE-2024-0003"]);
     assert!(text.contains(&ubi) && text.contains("openssl-libs"), "{text}");
 
