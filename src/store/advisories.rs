@@ -356,24 +356,7 @@ impl Store {
             )
             .map_err(sql("reading affected entries"))?;
         let rows = stmt
-            .query_map([advisory_id], |r| {
-                let linked_feed: Option<String> = r.get(10)?;
-                Ok(StoredAffected {
-                    feed: r.get(0)?,
-                    advisory_id: r.get(1)?,
-                    affected: Affected {
-                        distro: r.get(2)?,
-                        release: r.get(3)?,
-                        package: r.get(4)?,
-                        kind: r.get(5)?,
-                        status: r.get(6)?,
-                        fixed_version: r.get(7)?,
-                        scheme: r.get(8)?,
-                        module: r.get(9)?,
-                    },
-                    linked_to: linked_feed.zip(r.get(11)?),
-                })
-            })
+            .query_map([advisory_id], stored_affected_from_row)
             .map_err(sql("reading affected entries"))?;
         rows.collect::<Result<_, _>>().map_err(sql("reading affected entries"))
     }
@@ -491,6 +474,27 @@ impl Store {
             .map_err(sql("reading feed health"))?;
         rows.collect::<Result<_, _>>().map_err(sql("reading feed health"))
     }
+}
+
+/// Reads a [`StoredAffected`] from columns feed, advisory_id, distro, release, package, kind,
+/// status, fixed_version, scheme, module, linked feed, linked advisory id (in that order).
+pub(super) fn stored_affected_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredAffected> {
+    let linked_feed: Option<String> = r.get(10)?;
+    Ok(StoredAffected {
+        feed: r.get(0)?,
+        advisory_id: r.get(1)?,
+        affected: Affected {
+            distro: r.get(2)?,
+            release: r.get(3)?,
+            package: r.get(4)?,
+            kind: r.get(5)?,
+            status: r.get(6)?,
+            fixed_version: r.get(7)?,
+            scheme: r.get(8)?,
+            module: r.get(9)?,
+        },
+        linked_to: linked_feed.zip(r.get(11)?),
+    })
 }
 
 /// An affected entry as stored, with the feed entry it is linked to (mail entries only).

@@ -17,7 +17,7 @@ use rusqlite::{params, params_from_iter, Connection, OpenFlags};
 
 use super::{sql, StoreError, StoredAdvisory, StoredAffected, StoredImage, MIGRATIONS};
 use super::{Store, CACHE_PRAGMA};
-use crate::advisories::{Affected, Severity, Status};
+use crate::advisories::{Severity, Status};
 use crate::inventory::Ecosystem;
 
 /// Prepared statements kept per read connection (rusqlite's default is 16; the API uses about
@@ -475,24 +475,7 @@ impl Store {
                  ORDER BY a.feed, a.advisory_id, a.distro, a.release, a.package, a.module",
             )
             .map_err(sql(doing))?
-            .query_map([id], |r| {
-                let linked_feed: Option<String> = r.get(10)?;
-                Ok(StoredAffected {
-                    feed: r.get(0)?,
-                    advisory_id: r.get(1)?,
-                    affected: Affected {
-                        distro: r.get(2)?,
-                        release: r.get(3)?,
-                        package: r.get(4)?,
-                        kind: r.get(5)?,
-                        status: r.get(6)?,
-                        fixed_version: r.get(7)?,
-                        scheme: r.get(8)?,
-                        module: r.get(9)?,
-                    },
-                    linked_to: linked_feed.zip(r.get(11)?),
-                })
-            })
+            .query_map([id], super::advisories::stored_affected_from_row)
             .map_err(sql(doing))?
             .collect::<Result<_, _>>()
             .map_err(sql(doing))?;
