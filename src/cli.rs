@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::advisories::Severity;
 use crate::config::{Config, Overrides};
 use crate::feeds::definition::FeedDef;
 use crate::feeds::sync::{self, Synced};
@@ -19,7 +20,6 @@ use crate::images::registry::RegistryOptions;
 use crate::images::SourceRef;
 use crate::output::{self, Format, ScanFormat, VulnReport};
 use crate::scan::{self, ScanOptions};
-use crate::advisories::Severity;
 use crate::store::queries::FindingFilter;
 use crate::store::Store;
 
@@ -226,10 +226,10 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             let store = open_store(&config)?;
             let text = match (&args.advisory, &args.package) {
                 (Some(advisory), _) => {
-                    let images = store
-                        .affected_images(advisory)
-                        .map_err(|e| Failure::Store(e.into()))?
-                        .ok_or_else(|| Failure::Work(anyhow::anyhow!("advisory {advisory} is not known to any feed")))?;
+                    let images =
+                        store.affected_images(advisory).map_err(|e| Failure::Store(e.into()))?.ok_or_else(|| {
+                            Failure::Work(anyhow::anyhow!("advisory {advisory} is not known to any feed"))
+                        })?;
                     match args.format {
                         Format::Table => output::affected_table(&images),
                         Format::Json => output::affected_json(&images),

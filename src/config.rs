@@ -236,7 +236,10 @@ mod tests {
         let config = Config::resolve(FileConfig::default(), &overrides).unwrap();
         assert_eq!(config.api.listen, "127.0.0.1:0");
         assert_eq!(Config::resolve(FileConfig::default(), &Overrides::default()).unwrap().api.listen, DEFAULT_LISTEN);
-        assert!(toml::from_str::<FileConfig>("[api]\ntokens = [{ name = \"x\", token = \"secret\", scope = \"read\" }]").is_err());
+        assert!(toml::from_str::<FileConfig>(
+            "[api]\ntokens = [{ name = \"x\", token = \"secret\", scope = \"read\" }]"
+        )
+        .is_err());
     }
 
     #[test]

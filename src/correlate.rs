@@ -202,7 +202,11 @@ mod tests {
             (Status::NotAffected, false),
             (Status::Undetermined, false),
         ] {
-            assert_eq!(affects(&pkg, &entry("zlib", PackageKind::Source, status, None), &DEFAULT), expected, "{status:?}");
+            assert_eq!(
+                affects(&pkg, &entry("zlib", PackageKind::Source, status, None), &DEFAULT),
+                expected,
+                "{status:?}"
+            );
             assert_eq!(status_can_affect(status), expected);
         }
         // A fixed status with no version never matches.
@@ -231,7 +235,10 @@ mod tests {
             ecosystem: Ecosystem::Rpm,
             module: Some("nodejs:18:9030020231120:abc"),
         };
-        let stream18 = EntryRef { module: Some("nodejs:18"), ..entry("nodejs", PackageKind::Binary, Status::Fixed, Some("1:18.20.2-1.module+el9.4.0")) };
+        let stream18 = EntryRef {
+            module: Some("nodejs:18"),
+            ..entry("nodejs", PackageKind::Binary, Status::Fixed, Some("1:18.20.2-1.module+el9.4.0"))
+        };
         let stream20 = EntryRef { module: Some("nodejs:20"), ..stream18 };
         let no_stream = EntryRef { module: None, ..stream18 };
         assert!(affects(&modular, &stream18, &DEFAULT));
@@ -252,7 +259,9 @@ mod tests {
         let e = entry("linux", PackageKind::Source, Status::Unfixed, None);
         assert!(!affects(&pkg, &e, &DEFAULT));
         assert!(affects(&pkg, &e, &MatchPolicy { match_kernel_headers: true }));
-        for name in ["linux-headers-6.1.0-18-amd64", "linux-hwe-6.8-headers-6.8.0-50", "linux-kbuild-6.1", "kernel-headers"] {
+        for name in
+            ["linux-headers-6.1.0-18-amd64", "linux-hwe-6.8-headers-6.8.0-50", "linux-kbuild-6.1", "kernel-headers"]
+        {
             assert!(is_kernel_headers(name), "{name}");
         }
         for name in ["linux-base", "libselinux1", "linux-image-6.1.0-18-amd64", "kernel-core"] {

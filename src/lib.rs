@@ -63,14 +63,14 @@ pub mod advisories;
 pub mod feeds;
 pub mod mail;
 
+pub mod correlate;
 pub mod images;
 pub mod inventory;
 pub mod layers;
-pub mod versions;
-pub mod correlate;
 pub mod output;
 pub mod scan;
 pub mod store;
+pub mod versions;
 
 pub mod api;
 

@@ -423,7 +423,7 @@ pub async fn post_mail(
                     "send the raw message as message/rfc822 or text/plain, not {}",
                     other.unwrap_or("without a Content-Type")
                 ),
-            ))
+            ));
         }
     }
     let body = match super::body::read_limited(body, MAX_MAIL_BYTES).await {

@@ -36,9 +36,7 @@ impl VulnReport<'_> {
                 "no advisory feed covers {}: the image is not known to be clean, it is unchecked",
                 self.os_label()
             )),
-            Coverage::UnknownOs => {
-                Some("the image's OS was not identified: no advisories can be matched".to_string())
-            }
+            Coverage::UnknownOs => Some("the image's OS was not identified: no advisories can be matched".to_string()),
         }
     }
 }
@@ -66,7 +64,9 @@ pub fn table_section(report: &VulnReport<'_>) -> String {
     let mut findings: Vec<&FindingRow> = report.findings.iter().collect();
     // Most severe first, then by package and advisory.
     findings.sort_by(|a, b| {
-        b.severity.cmp(&a.severity).then_with(|| (&a.package.name, &a.advisory_id).cmp(&(&b.package.name, &b.advisory_id)))
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| (&a.package.name, &a.advisory_id).cmp(&(&b.package.name, &b.advisory_id)))
     });
     let rows: Vec<[String; 7]> = findings
         .iter()
@@ -241,8 +241,11 @@ pub fn cyclonedx(report: &VulnReport<'_>) -> String {
                     v["recommendation"] = json!(format!("upgrade {} to {fixed}", f.package.source_name));
                 }
                 if !f.aliases.is_empty() {
-                    v["references"] =
-                        json!(f.aliases.iter().map(|a| json!({"id": a, "source": {"name": f.feed}})).collect::<Vec<_>>());
+                    v["references"] = json!(f
+                        .aliases
+                        .iter()
+                        .map(|a| json!({"id": a, "source": {"name": f.feed}}))
+                        .collect::<Vec<_>>());
                 }
                 vulns.push((f.advisory_id.clone(), f.feed.clone(), v));
             }

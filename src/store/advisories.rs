@@ -236,7 +236,8 @@ impl Store {
                 // keeps the indexes: rebuilding them would cost the whole table.)
                 bulk = ingest.previous.is_empty()
                     && ingest.previous_advisories.is_empty()
-                    && !tx.query_row("SELECT EXISTS (SELECT 1 FROM affected)", [], |r| r.get::<_, bool>(0))
+                    && !tx
+                        .query_row("SELECT EXISTS (SELECT 1 FROM affected)", [], |r| r.get::<_, bool>(0))
                         .map_err(sql("starting an ingest"))?;
                 if bulk {
                     drop_bulk_indexes(&tx)?;
@@ -355,9 +356,7 @@ impl Store {
                  ORDER BY a.feed, a.advisory_id, a.distro, a.release, a.package",
             )
             .map_err(sql("reading affected entries"))?;
-        let rows = stmt
-            .query_map([advisory_id], stored_affected_from_row)
-            .map_err(sql("reading affected entries"))?;
+        let rows = stmt.query_map([advisory_id], stored_affected_from_row).map_err(sql("reading affected entries"))?;
         rows.collect::<Result<_, _>>().map_err(sql("reading affected entries"))
     }
 

@@ -218,8 +218,9 @@ fn entries_for_key(conn: &Connection, distro: &str, release: &str, package: &str
              WHERE distro = ?1 AND release = ?2 AND package = ?3 AND {AFFECTING}"
         ))
         .map_err(sql("reading affected entries"))?;
-    let rows =
-        stmt.query_map(params![distro, release, package], |r| entry_from_row(r, 0)).map_err(sql("reading affected entries"))?;
+    let rows = stmt
+        .query_map(params![distro, release, package], |r| entry_from_row(r, 0))
+        .map_err(sql("reading affected entries"))?;
     rows.collect::<Result<_, _>>().map_err(sql("reading affected entries"))
 }
 
@@ -233,7 +234,8 @@ fn states_for_key(conn: &Connection, distro: &str, release: &str, package: &str)
              SELECT {STATE_COLUMNS} FROM package_states s WHERE s.name = ?3 AND +s.distro = ?1 AND +s.release = ?2"
         ))
         .map_err(sql("reading package states"))?;
-    let rows = stmt.query_map(params![distro, release, package], state_from_row).map_err(sql("reading package states"))?;
+    let rows =
+        stmt.query_map(params![distro, release, package], state_from_row).map_err(sql("reading package states"))?;
     rows.collect::<Result<_, _>>().map_err(sql("reading package states"))
 }
 
@@ -419,9 +421,8 @@ pub(super) fn correlate_states(
 /// Removes states no package points at any more, with their findings.
 pub(super) fn drop_orphan_states(conn: &Connection, candidates: &[i64]) -> Result<(), StoreError> {
     let doing = "removing unused package states";
-    let mut unused = conn
-        .prepare_cached("SELECT NOT EXISTS (SELECT 1 FROM packages WHERE state_id = ?1)")
-        .map_err(sql(doing))?;
+    let mut unused =
+        conn.prepare_cached("SELECT NOT EXISTS (SELECT 1 FROM packages WHERE state_id = ?1)").map_err(sql(doing))?;
     for id in candidates {
         if unused.query_row([id], |r| r.get::<_, bool>(0)).map_err(sql(doing))? {
             conn.prepare_cached("DELETE FROM state_findings WHERE state_id = ?1")
@@ -473,10 +474,7 @@ pub(super) fn image_changes(conn: &Connection, image_id: i64) -> Result<Vec<Imag
 }
 
 /// Added and resolved between an image's findings before and after a rescan.
-pub(super) fn diff_image(
-    old: Vec<ImageFinding>,
-    new: Vec<ImageFinding>,
-) -> FindingsDelta {
+pub(super) fn diff_image(old: Vec<ImageFinding>, new: Vec<ImageFinding>) -> FindingsDelta {
     fn id(k: &(String, String), c: &FindingChange) -> (String, String, String, String) {
         (k.0.clone(), k.1.clone(), c.feed.clone(), c.advisory_id.clone())
     }
@@ -542,7 +540,9 @@ pub(super) fn rebuild_all(conn: &Connection, policy: &MatchPolicy) -> Result<u64
     let mut n = 0u64;
     {
         let mut stmt = conn
-            .prepare(&format!("SELECT {STATE_COLUMNS}, s.distro, s.release FROM package_states s ORDER BY s.distro, s.release"))
+            .prepare(&format!(
+                "SELECT {STATE_COLUMNS}, s.distro, s.release FROM package_states s ORDER BY s.distro, s.release"
+            ))
             .map_err(sql(doing))?;
         let mut rows = stmt.query([]).map_err(sql(doing))?;
         let mut batch = Vec::new();
@@ -769,10 +769,7 @@ mod tests {
         let changes = ingest(&mut store, first.clone());
         // libssl3 is found through its source; the release-11 image is not matched by 12's data;
         // not-affected and kernel-header entries give nothing.
-        assert_eq!(
-            names(&changes.findings.added),
-            ["base:12 libssl3 CVE-2024-0001", "base:12 zlib1g CVE-2024-0002"]
-        );
+        assert_eq!(names(&changes.findings.added), ["base:12 libssl3 CVE-2024-0001", "base:12 zlib1g CVE-2024-0002"]);
         assert!(changes.findings.resolved.is_empty());
 
         // The same document again changes nothing.

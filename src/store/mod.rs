@@ -230,12 +230,20 @@ impl Store {
     /// reference and platform, and matches it against the stored advisories, in one
     /// transaction. Returns the image id and the findings added and resolved since the
     /// previous inventory.
-    pub fn save_inventory(&mut self, image: &ResolvedImage, inventory: &Inventory) -> Result<SavedInventory, StoreError> {
+    pub fn save_inventory(
+        &mut self,
+        image: &ResolvedImage,
+        inventory: &Inventory,
+    ) -> Result<SavedInventory, StoreError> {
         let policy = self.policy;
         let tx = self.conn.transaction().map_err(sql("saving an inventory"))?;
         let platform = image.platform.to_string();
         let previous: Option<i64> = tx
-            .query_row("SELECT id FROM images WHERE reference = ?1 AND platform = ?2", params![image.reference, platform], |r| r.get(0))
+            .query_row(
+                "SELECT id FROM images WHERE reference = ?1 AND platform = ?2",
+                params![image.reference, platform],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(sql("saving an inventory"))?;
         let (old_findings, old_states) = match previous {

@@ -875,7 +875,11 @@ mod tests {
         let by_dsa = store.affected_images("DSA-5678-1").unwrap().unwrap();
         assert_eq!(
             refs(&by_dsa),
-            ["registry.test/app:1 linux/amd64", "registry:5000/team/base:1 linux/amd64", "registry:5000/team/base:1 linux/arm64"]
+            [
+                "registry.test/app:1 linux/amd64",
+                "registry:5000/team/base:1 linux/amd64",
+                "registry:5000/team/base:1 linux/arm64"
+            ]
         );
         // The tracker's CVE names the DSA as an alias, so its finding answers for the DSA too.
         assert_eq!(by_dsa[0].packages.len(), 2);

@@ -127,8 +127,12 @@ fn affected(server: &Server, advisory: &str) -> Vec<(String, Vec<String>)> {
         .expect("images")
         .iter()
         .map(|i| {
-            let mut names: Vec<String> =
-                i["packages"].as_array().expect("packages").iter().map(|p| p["name"].as_str().unwrap().to_string()).collect();
+            let mut names: Vec<String> = i["packages"]
+                .as_array()
+                .expect("packages")
+                .iter()
+                .map(|p| p["name"].as_str().unwrap().to_string())
+                .collect();
             names.sort();
             names.dedup();
             (i["reference"].as_str().unwrap().to_string(), names)
@@ -143,7 +147,14 @@ fn vulnerabilities(scan: &Value) -> Vec<String> {
         .as_array()
         .expect("vulnerabilities")
         .iter()
-        .map(|v| format!("{} {} {}", v["advisory_id"].as_str().unwrap(), v["package"].as_str().unwrap(), v["status"].as_str().unwrap()))
+        .map(|v| {
+            format!(
+                "{} {} {}",
+                v["advisory_id"].as_str().unwrap(),
+                v["package"].as_str().unwrap(),
+                v["status"].as_str().unwrap()
+            )
+        })
         .collect();
     out.sort();
     out
@@ -156,11 +167,14 @@ fn feeds_and_scans_answer_which_images_an_advisory_affects() {
         &registry,
         "org/distroless",
         "12",
-        &debian_image(DEBIAN_OS_RELEASE, &[
-            ("libssl3", "3.0.11-1~deb12u2", Some("openssl")),
-            ("zlib1g", "1:1.2.13.dfsg-1", Some("zlib")),
-            ("linux-libc-dev", "6.1.76-1", Some("linux")),
-        ]),
+        &debian_image(
+            DEBIAN_OS_RELEASE,
+            &[
+                ("libssl3", "3.0.11-1~deb12u2", Some("openssl")),
+                ("zlib1g", "1:1.2.13.dfsg-1", Some("zlib")),
+                ("linux-libc-dev", "6.1.76-1", Some("linux")),
+            ],
+        ),
     );
     let patched = push(
         &registry,
@@ -174,8 +188,11 @@ fn feeds_and_scans_answer_which_images_an_advisory_affects() {
         "11",
         &debian_image(BULLSEYE_OS_RELEASE, &[("libssl1.1", "1.1.1n-0+deb11u5", Some("openssl"))]),
     );
-    let apk_db = [apk_paragraph("libcrypto3", "3.1.4-r1", "x86_64", "openssl"), apk_paragraph("musl", "1.2.4-r2", "x86_64", "musl")]
-        .concat();
+    let apk_db = [
+        apk_paragraph("libcrypto3", "3.1.4-r1", "x86_64", "openssl"),
+        apk_paragraph("musl", "1.2.4-r2", "x86_64", "musl"),
+    ]
+    .concat();
     let alpine = push(
         &registry,
         "org/alpine",
@@ -220,7 +237,8 @@ fn feeds_and_scans_answer_which_images_an_advisory_affects() {
     let old = ws.scan_json(&[&bullseye]);
     assert_eq!(old["coverage"], "uncovered", "no feed covers Debian 11 here: unchecked, not clean");
     assert_eq!(vulnerabilities(&old), Vec::<String>::new());
-    let sarif: Value = serde_json::from_str(&ws.ok(&["scan", "--format", "sarif", &distroless])).expect("SARIF is JSON");
+    let sarif: Value =
+        serde_json::from_str(&ws.ok(&["scan", "--format", "sarif", &distroless])).expect("SARIF is JSON");
     assert_eq!(sarif["version"], "2.1.0");
     let results = sarif["runs"][0]["results"].as_array().expect("results");
     let rules: Vec<&str> = results.iter().map(|r| r["ruleId"].as_str().unwrap()).collect();
@@ -261,7 +279,8 @@ fn feeds_and_scans_answer_which_images_an_advisory_affects() {
     let (status, body) = server.get("/v1/advisories/CVE-2024-0001/affected-images", None);
     assert!(status == 404 || (status == 200 && affected(&server, "CVE-2024-0001").is_empty()), "{status} {body}");
     let findings = server.json(&format!("/v1/findings?image={}", encode(&distroless)));
-    let ids: Vec<&str> = findings["items"].as_array().unwrap().iter().map(|f| f["advisory_id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> =
+        findings["items"].as_array().unwrap().iter().map(|f| f["advisory_id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["CVE-2024-0009"], "{findings}");
     assert_eq!(affected(&server, "CVE-2024-0002"), [(alpine, vec!["libcrypto3".to_string()])]);
 }
@@ -269,6 +288,12 @@ fn feeds_and_scans_answer_which_images_an_advisory_affects() {
 /// Percent-encodes a reference for a path segment.
 fn encode(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }

@@ -39,7 +39,6 @@ fn row(
     (name.into(), version.into(), arch.into(), source.into(), source_version.into(), ecosystem.into(), layer)
 }
 
-
 fn debian_image() -> TestImage {
     let base_status = [
         dpkg_paragraph("base-files", "12.4+deb12u5", "amd64", None),
