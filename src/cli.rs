@@ -352,7 +352,5 @@ fn select_feeds(feeds: &[FeedDef], names: &[String]) -> anyhow::Result<Vec<FeedD
 /// Opens the store and applies the config's matching policy (rebuilding the findings when it
 /// changed since they were computed).
 fn open_store(config: &Config) -> Result<Store, Failure> {
-    let mut store = Store::open(&config.db).map_err(|e| Failure::Store(e.into()))?;
-    store.set_match_policy(config.matching).map_err(|e| Failure::Store(e.into()))?;
-    Ok(store)
+    Store::open_with_policy(&config.db, config.matching).map_err(|e| Failure::Store(e.into()))
 }

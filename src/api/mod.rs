@@ -30,6 +30,7 @@ use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 
 use crate::config::Config;
+use crate::correlate::MatchPolicy;
 use crate::store::queries::ReadPool;
 use crate::store::{Store, StoreError};
 
@@ -63,8 +64,8 @@ pub struct AppState {
 
 impl AppState {
     /// Opens (and migrates) the database at `db` for the API.
-    pub fn open(db: &Path, tokens: Tokens) -> Result<AppState, StoreError> {
-        let writer = Store::open(db)?;
+    pub fn open(db: &Path, policy: MatchPolicy, tokens: Tokens) -> Result<AppState, StoreError> {
+        let writer = Store::open_with_policy(db, policy)?;
         let pool = ReadPool::open(db)?;
         let openapi = serde_json::to_vec_pretty(&openapi::document()).expect("the OpenAPI document serializes");
         Ok(AppState {
@@ -221,7 +222,7 @@ pub fn run(config: &Config, options: &ServeOptions) -> Result<(), ServeError> {
         return Err(ServeError::Unprotected { addr });
     }
     let token_names: Vec<String> = tokens.names().into_iter().map(str::to_owned).collect();
-    let state = AppState::open(&config.db, tokens)?;
+    let state = AppState::open(&config.db, config.matching, tokens)?;
     let listener = std::net::TcpListener::bind(addr).map_err(|source| ServeError::Bind { addr, source })?;
     listener.set_nonblocking(true)?;
     let bound = listener.local_addr()?;
@@ -230,7 +231,8 @@ pub fn run(config: &Config, options: &ServeOptions) -> Result<(), ServeError> {
         .max_blocking_threads(MAX_BLOCKING_THREADS)
         .thread_name("cascade-api")
         .build()?;
-    let scheduler = if options.sync { Some(Scheduler::start(&config.db, &config.feeds)?) } else { None };
+    let scheduler =
+        if options.sync { Some(Scheduler::start(&config.db, config.matching, &config.feeds)?) } else { None };
     let served = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let shutdown = shutdown_signal()?;

@@ -9,6 +9,7 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::correlate::MatchPolicy;
 use crate::feeds::definition::FeedDef;
 use crate::feeds::sync;
 use crate::store::{Store, StoreError};
@@ -42,8 +43,8 @@ fn first_due(feeds: &[FeedDef], last_attempts: &[(String, Option<i64>)], now_uni
 
 impl Scheduler {
     /// Opens the writer connection and starts the thread for the enabled feeds of `feeds`.
-    pub fn start(db: &Path, feeds: &[FeedDef]) -> Result<Scheduler, StoreError> {
-        let store = Store::open(db)?;
+    pub fn start(db: &Path, policy: MatchPolicy, feeds: &[FeedDef]) -> Result<Scheduler, StoreError> {
+        let store = Store::open_with_policy(db, policy)?;
         let feeds: Vec<FeedDef> = feeds.iter().filter(|f| f.enabled).cloned().collect();
         let (stop_tx, stop_rx) = mpsc::channel();
         let (done_tx, done_rx) = mpsc::channel();

@@ -284,8 +284,8 @@ fn cyclonedx_severity(s: Severity) -> &'static str {
     }
 }
 
-/// A `urn:uuid:` from the image digest and the number of findings (a UUID v4 layout filled
-/// with hash bits; the same input gives the same serial, a new result a new one).
+/// A `urn:uuid:` for one BOM: a UUID v4 layout filled with hash bits of the image digest, the
+/// number of findings and the time, so that every document gets its own serial.
 fn serial_number(digest: &str, n: usize) -> String {
     use sha2::{Digest as _, Sha256};
     let hash = Sha256::digest(format!("{digest}|{n}|{}", crate::clock::now_rfc3339()).as_bytes());

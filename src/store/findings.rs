@@ -591,6 +591,15 @@ fn flush_sorted(conn: &Connection, batch: &mut Vec<Row>) -> Result<u64, StoreErr
 }
 
 impl Store {
+    /// Opens (creating and migrating if needed) the database at `path` for writing with the
+    /// given matching policy: what every writer (CLI commands, the API, the feed scheduler)
+    /// opens, so that all of them keep the findings by the same rules.
+    pub fn open_with_policy(path: &std::path::Path, policy: MatchPolicy) -> Result<Store, StoreError> {
+        let mut store = Store::open(path)?;
+        store.set_match_policy(policy)?;
+        Ok(store)
+    }
+
     /// Sets the matching policy. When the stored findings were computed with another policy
     /// (or never computed, as after the upgrade that introduced them), rebuilds them all.
     /// Returns whether a rebuild ran.

@@ -253,6 +253,8 @@ impl Store {
         tx.execute("DELETE FROM images WHERE reference = ?1 AND platform = ?2", params![image.reference, platform])
             .map_err(sql("saving an inventory"))?;
         let os = inventory.os.as_ref();
+        // Package states of an image without an identified OS have an empty release: never matched.
+        let (distro, release) = os.map_or(("", ""), |o| (o.distro.as_str(), o.release.as_str()));
         tx.execute(
             "INSERT INTO images (reference, platform, index_digest, manifest_digest, config_digest,
                                  distro, release, codename, os_name)
@@ -290,8 +292,6 @@ impl Store {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 )
                 .map_err(sql("saving an inventory"))?;
-            let distro = os.map_or("", |o| o.distro.as_str());
-            let release = os.map_or("", |o| o.release.as_str());
             for p in &inventory.packages {
                 let pkg = &p.package;
                 let (state_id, is_new) = findings::state_id(&tx, distro, release, pkg)?;
@@ -314,7 +314,6 @@ impl Store {
                     .map_err(sql("saving an inventory"))?;
             }
         }
-        let (distro, release) = os.map_or(("", ""), |o| (o.distro.as_str(), o.release.as_str()));
         findings::correlate_states(&tx, distro, release, &new_states, &policy)?;
         findings::drop_orphan_states(&tx, &old_states)?;
         let new_findings = findings::image_changes(&tx, image_id)?;
