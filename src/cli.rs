@@ -15,8 +15,6 @@ use crate::advisories::Severity;
 use crate::config::{Config, Overrides};
 use crate::feeds::definition::FeedDef;
 use crate::feeds::sync::{self, Synced};
-use crate::images::auth::Credentials;
-use crate::images::registry::RegistryOptions;
 use crate::images::SourceRef;
 use crate::output::{self, Format, ScanFormat, VulnReport};
 use crate::scan::{self, ScanOptions};
@@ -64,8 +62,35 @@ enum Command {
     /// Stored findings
     #[command(subcommand)]
     Findings(FindingsCommand),
-    /// Serve the HTTP API and sync the feeds on their intervals (until SIGTERM or Ctrl-C)
+    /// Serve the HTTP API, sync the feeds and watch images on their intervals (until SIGTERM
+    /// or Ctrl-C)
     Serve(ServeArgs),
+    /// Run one watch round now: poll the watched tags, re-index what changed, settle and
+    /// request rebuilds (`serve` runs rounds on `[watch] interval_secs`)
+    Watch(WatchArgs),
+    /// Rebuild requests and their outcomes
+    #[command(subcommand)]
+    Rebuilds(RebuildsCommand),
+}
+
+#[derive(Debug, Args)]
+struct WatchArgs {
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+}
+
+#[derive(Debug, Subcommand)]
+enum RebuildsCommand {
+    /// List rebuild requests, newest first, with causes and outcomes
+    List {
+        /// Only rebuilds of this image
+        #[arg(long)]
+        image: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -153,12 +178,21 @@ struct ServeArgs {
     /// Serve only: do not sync feeds
     #[arg(long)]
     no_sync: bool,
+    /// Serve only: do not watch images (no polling, no rebuild triggers)
+    #[arg(long)]
+    no_watch: bool,
 }
 
 #[derive(Debug, Subcommand)]
 enum ImagesCommand {
     /// List recorded images with their OS and package counts
     List,
+    /// Show which image each image is built on (config, annotations, layer prefixes) and
+    /// whether it is built on its parent's current digest
+    Graph {
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
 }
 
 /// Failures sorted by exit code.
@@ -197,17 +231,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             overrides.insecure_registries = args.insecure_registries;
             let config = Config::load(&overrides).map_err(|e| Failure::Usage(e.into()))?;
             let source = SourceRef::parse(&args.image).map_err(|e| Failure::Usage(e.into()))?;
-            let credentials = Credentials::load().map_err(|e| Failure::Usage(e.into()))?;
-            let options = ScanOptions {
-                platform: config.platform.clone(),
-                limits: config.limits,
-                registry: RegistryOptions {
-                    insecure_registries: config.insecure_registries.clone(),
-                    timeout: config.registry_timeout,
-                    credentials,
-                    ..RegistryOptions::default()
-                },
-            };
+            let options = ScanOptions::from_config(&config).map_err(|e| Failure::Usage(e.into()))?;
             let mut store = open_store(&config)?;
             let report = scan::scan(&mut store, &source, &options).map_err(Failure::Work)?;
             let filter =
@@ -316,12 +340,58 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Serve(args) => {
             overrides.listen = args.listen;
             let config = Config::load(&overrides).map_err(|e| Failure::Usage(e.into()))?;
-            let options = crate::api::ServeOptions { sync: !args.no_sync };
+            let options = crate::api::ServeOptions { sync: !args.no_sync, watch: !args.no_watch };
             crate::api::run(&config, &options).map_err(|e| match e {
                 e if e.is_usage() => Failure::Usage(e.into()),
                 e @ crate::api::ServeError::Store(_) => Failure::Store(e.into()),
                 e => Failure::Work(e.into()),
             })
+        }
+        Command::Images(ImagesCommand::Graph { format }) => {
+            let config = Config::load(&overrides).map_err(|e| Failure::Usage(e.into()))?;
+            let store = open_store(&config)?;
+            let entries = crate::watch::graph_entries(&store, &config.watch, &config.platform.to_string())
+                .map_err(|e| Failure::Store(e.into()))?;
+            print!(
+                "{}",
+                match format {
+                    Format::Table => output::rebuilds::graph_table(&entries),
+                    Format::Json => output::rebuilds::graph_json(&entries),
+                }
+            );
+            Ok(())
+        }
+        Command::Watch(args) => {
+            let config = Config::load(&overrides).map_err(|e| Failure::Usage(e.into()))?;
+            if config.watch.images.is_empty() {
+                return Err(Failure::Usage(anyhow::anyhow!(
+                    "no watched images: add [[watch.images]] entries to the config"
+                )));
+            }
+            let options = ScanOptions::from_config(&config).map_err(|e| Failure::Usage(e.into()))?;
+            let mut store = open_store(&config)?;
+            let mut watcher = crate::watch::Watcher::new(config.watch.clone(), options)
+                .map_err(|e| Failure::Usage(e.into()))?;
+            let report = watcher.round(&mut store).map_err(|e| Failure::Store(e.into()))?;
+            match args.format {
+                Format::Table => print!("{}", output::rebuilds::round_lines(&report)),
+                Format::Json => println!("{}", serde_json::to_string_pretty(&report).expect("round reports serialize")),
+            }
+            Ok(())
+        }
+        Command::Rebuilds(RebuildsCommand::List { image, limit, format }) => {
+            let config = Config::load(&overrides).map_err(|e| Failure::Usage(e.into()))?;
+            let store = open_store(&config)?;
+            let image = image.as_deref().map(crate::graph::canonical);
+            let records = store.rebuilds(image.as_deref(), limit).map_err(|e| Failure::Store(e.into()))?;
+            print!(
+                "{}",
+                match format {
+                    Format::Table => output::rebuilds::rebuilds_table(&records),
+                    Format::Json => output::rebuilds::rebuilds_json(&records),
+                }
+            );
+            Ok(())
         }
         Command::Images(ImagesCommand::List) => {
             let config = Config::load(&overrides).map_err(|e| Failure::Usage(e.into()))?;

@@ -37,6 +37,16 @@ impl Utc {
     }
 }
 
+/// Unix seconds as RFC 3339 UTC.
+pub fn rfc3339_from_unix(secs: i64) -> String {
+    let t = if secs >= 0 {
+        UNIX_EPOCH + std::time::Duration::from_secs(secs as u64)
+    } else {
+        UNIX_EPOCH - std::time::Duration::from_secs(secs.unsigned_abs())
+    };
+    Utc::from_system_time(t).rfc3339()
+}
+
 /// `now` as RFC 3339 UTC.
 pub fn now_rfc3339() -> String {
     Utc::now().rfc3339()

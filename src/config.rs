@@ -13,6 +13,7 @@ use crate::correlate::MatchPolicy;
 use crate::feeds::definition::{self, DefinitionError, FeedDef, FeedSpec};
 use crate::images::manifest::Platform;
 use crate::layers::LayerLimits;
+use crate::watch::spec::{WatchConfig, WatchConfigError, WatchSection};
 
 pub const DEFAULT_CONFIG_FILE: &str = "cascade.toml";
 pub const DEFAULT_PLATFORM: &str = "linux/amd64";
@@ -42,6 +43,9 @@ pub struct FileConfig {
     pub matching: MatchPolicy,
     #[serde(default)]
     pub api: ApiSection,
+    /// `[watch]`: watched images, their triggers, package mirrors, the rebuild policy.
+    #[serde(default)]
+    pub watch: WatchSection,
 }
 
 /// `[api]`: the HTTP API of `cascade serve`.
@@ -115,6 +119,7 @@ pub struct Config {
     pub feeds: Vec<FeedDef>,
     pub api: ApiConfig,
     pub matching: MatchPolicy,
+    pub watch: WatchConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -127,6 +132,8 @@ pub enum ConfigError {
     Platform(String),
     #[error(transparent)]
     Feed(#[from] DefinitionError),
+    #[error(transparent)]
+    Watch(#[from] WatchConfigError),
 }
 
 /// `$XDG_DATA_HOME/cascade/cascade.db`, else `~/.local/share/cascade/cascade.db`, else
@@ -161,7 +168,9 @@ impl Config {
         let platform = Platform::parse(&platform_text).map_err(ConfigError::Platform)?;
         let mut insecure_registries = file.registry.insecure;
         insecure_registries.extend(overrides.insecure_registries.iter().cloned());
+        let watch = WatchConfig::resolve(file.watch, &platform)?;
         Ok(Config {
+            watch,
             db: overrides.db.clone().or(file.db).unwrap_or_else(default_db_path),
             platform,
             insecure_registries,

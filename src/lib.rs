@@ -64,13 +64,17 @@ pub mod feeds;
 pub mod mail;
 
 pub mod correlate;
+pub mod graph;
 pub mod images;
 pub mod inventory;
 pub mod layers;
 pub mod output;
 pub mod scan;
+pub mod actions;
 pub mod store;
 pub mod versions;
+
+pub mod watch;
 
 pub mod api;
 

@@ -7,6 +7,8 @@ use std::time::Instant;
 use anyhow::Context;
 use serde::Serialize;
 
+use crate::config::Config;
+use crate::images::auth::Credentials;
 use crate::images::digest::Digest;
 use crate::images::manifest::Platform;
 use crate::images::registry::RegistryOptions;
@@ -21,6 +23,24 @@ pub struct ScanOptions {
     pub platform: Platform,
     pub limits: LayerLimits,
     pub registry: RegistryOptions,
+}
+
+impl ScanOptions {
+    /// The config's platform, limits and registry settings, with credentials from
+    /// `~/.docker/config.json` or `CASCADE_REGISTRY_CREDENTIALS`.
+    pub fn from_config(config: &Config) -> Result<ScanOptions, crate::images::auth::AuthError> {
+        let credentials = Credentials::load()?;
+        Ok(ScanOptions {
+            platform: config.platform.clone(),
+            limits: config.limits,
+            registry: RegistryOptions {
+                insecure_registries: config.insecure_registries.clone(),
+                timeout: config.registry_timeout,
+                credentials,
+                ..RegistryOptions::default()
+            },
+        })
+    }
 }
 
 /// How one layer was read.

@@ -129,12 +129,12 @@ impl Token {
 }
 
 /// The scope a request needs: nothing for liveness, readiness and the OpenAPI document;
-/// `write` for POST /v1/mail; `read` for everything else (GET routes, `/metrics`, and
+/// `write` for POST /v1/mail and POST /v1/registry-events; `read` for everything else (GET routes, `/metrics`, and
 /// unknown paths, so that an anonymous caller learns nothing about what exists).
 pub fn required(path: Option<&str>, method: &Method) -> Required {
     match path {
         Some("/healthz" | "/readyz" | "/openapi.json") => Required::Nothing,
-        Some("/v1/mail") if method == Method::POST => Required::Scope(TokenScope::Write),
+        Some("/v1/mail" | "/v1/registry-events") if method == Method::POST => Required::Scope(TokenScope::Write),
         _ => Required::Scope(TokenScope::Read),
     }
 }

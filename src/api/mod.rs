@@ -33,6 +33,8 @@ use crate::config::Config;
 use crate::correlate::MatchPolicy;
 use crate::store::queries::ReadPool;
 use crate::store::{Store, StoreError};
+use crate::watch::spec::WatchConfig;
+use crate::watch::{WakeHandle, WatchLoop, Watcher};
 
 pub use auth::{AuthError, Tokens, READ_TOKEN_ENV, WRITE_TOKEN_ENV};
 pub use error::{ApiError, ErrorCode};
@@ -55,6 +57,16 @@ struct Shared {
     metrics: metrics::Metrics,
     cache: cache::ResponseCache,
     openapi: Bytes,
+    watch: WatchState,
+}
+
+/// What the watch routes need: the watch config (for the graph), the platform images are
+/// indexed for, and the running watch loop to wake on registry events (None with `--no-watch`).
+#[derive(Clone)]
+pub struct WatchState {
+    pub config: WatchConfig,
+    pub platform: String,
+    pub wake: Option<WakeHandle>,
 }
 
 #[derive(Clone)]
@@ -64,7 +76,7 @@ pub struct AppState {
 
 impl AppState {
     /// Opens (and migrates) the database at `db` for the API.
-    pub fn open(db: &Path, policy: MatchPolicy, tokens: Tokens) -> Result<AppState, StoreError> {
+    pub fn open(db: &Path, policy: MatchPolicy, tokens: Tokens, watch: WatchState) -> Result<AppState, StoreError> {
         let writer = Store::open_with_policy(db, policy)?;
         let pool = ReadPool::open(db)?;
         let openapi = serde_json::to_vec_pretty(&openapi::document()).expect("the OpenAPI document serializes");
@@ -76,6 +88,7 @@ impl AppState {
                 metrics: metrics::Metrics::new(routes().into_iter().map(|(path, _)| path).collect()),
                 cache: cache::ResponseCache::default(),
                 openapi: openapi.into(),
+                watch,
             }),
         })
     }
@@ -97,8 +110,11 @@ fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/v1/images/{reference}/packages", get(routes::image_packages)),
         ("/v1/images/{reference}/vulnerabilities", get(routes::image_vulnerabilities)),
         ("/v1/findings", get(routes::list_findings)),
-        // The body is read by the handler with its own bound (api::body).
+        ("/v1/images/{reference}/graph", get(routes::image_graph)),
+        ("/v1/rebuilds", get(routes::list_rebuilds)),
+        // The bodies are read by the handlers with their own bounds (api::body).
         ("/v1/mail", post(routes::post_mail).layer(DefaultBodyLimit::disable())),
+        ("/v1/registry-events", post(routes::post_registry_events).layer(DefaultBodyLimit::disable())),
     ]
 }
 
@@ -190,12 +206,17 @@ pub enum ServeError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("server failed: {0}")]
     Io(#[from] std::io::Error),
+    #[error("cannot start the watcher: {0}")]
+    Watch(String),
 }
 
 impl ServeError {
     /// A configuration or command-line mistake (exit code 2), rather than a runtime failure.
     pub fn is_usage(&self) -> bool {
-        matches!(self, ServeError::Listen { .. } | ServeError::Unprotected { .. } | ServeError::Auth(_))
+        matches!(
+            self,
+            ServeError::Listen { .. } | ServeError::Unprotected { .. } | ServeError::Auth(_) | ServeError::Watch(_)
+        )
     }
 }
 
@@ -204,6 +225,8 @@ impl ServeError {
 pub struct ServeOptions {
     /// Run the feed scheduler (`--no-sync` turns it off).
     pub sync: bool,
+    /// Run the watch loop when images are watched (`--no-watch` turns it off).
+    pub watch: bool,
 }
 
 fn listen_address(text: &str) -> Result<SocketAddr, ServeError> {
@@ -222,7 +245,19 @@ pub fn run(config: &Config, options: &ServeOptions) -> Result<(), ServeError> {
         return Err(ServeError::Unprotected { addr });
     }
     let token_names: Vec<String> = tokens.names().into_iter().map(str::to_owned).collect();
-    let state = AppState::open(&config.db, config.matching, tokens)?;
+    let watch_loop = if options.watch && !config.watch.images.is_empty() {
+        let scan = crate::scan::ScanOptions::from_config(config).map_err(|e| ServeError::Watch(e.to_string()))?;
+        let watcher = Watcher::new(config.watch.clone(), scan).map_err(|e| ServeError::Watch(e.to_string()))?;
+        Some(WatchLoop::start(Store::open_with_policy(&config.db, config.matching)?, watcher))
+    } else {
+        None
+    };
+    let watch = WatchState {
+        config: config.watch.clone(),
+        platform: config.platform.to_string(),
+        wake: watch_loop.as_ref().map(WatchLoop::handle),
+    };
+    let state = AppState::open(&config.db, config.matching, tokens, watch)?;
     let listener = std::net::TcpListener::bind(addr).map_err(|source| ServeError::Bind { addr, source })?;
     listener.set_nonblocking(true)?;
     let bound = listener.local_addr()?;
@@ -244,6 +279,9 @@ pub fn run(config: &Config, options: &ServeOptions) -> Result<(), ServeError> {
     });
     if let Some(scheduler) = scheduler {
         scheduler.stop(SYNC_GRACE);
+    }
+    if let Some(watch_loop) = watch_loop {
+        watch_loop.stop(SYNC_GRACE);
     }
     runtime.shutdown_timeout(Duration::from_secs(1));
     served?;

@@ -151,6 +151,14 @@ pub fn document() -> Value {
                 with_errors(json!({ "200": ok("A page of images.", page_of("Image")) }), &[])),
             "/v1/images/{reference}/packages": get("An image's installed packages.", vec![reference.clone(), image_platform.clone()],
                 with_errors(json!({ "200": ok("The image and its packages.", schema("ImageInventory")) }), &[("404", "No such image (`not_found`).")])),
+            "/v1/images/{reference}/graph": get(
+                "Where an image sits in the image graph: its parent (from config, annotation or layer-prefix inference), the chain above it, the images built on it, and whether each is built on its parent's current layers.",
+                vec![reference.clone()],
+                with_errors(json!({ "200": ok("The image's place in the graph.", schema("ImageGraph")) }), &[("404", "The reference is neither watched nor indexed (`not_found`).")])),
+            "/v1/rebuilds": get("Rebuild requests, newest first, with their causes, trigger and outcome.",
+                vec![query("image", "Only rebuilds of this image reference.", json!({ "type": "string" })),
+                     query("limit", "At most this many (default 100, at most 1000).", json!({ "type": "integer", "minimum": 1 }))],
+                with_errors(json!({ "200": ok("Rebuilds.", json!({ "type": "object", "properties": { "items": { "type": "array", "items": schema("Rebuild") } } })) }), &[])),
             "/v1/images/{reference}/vulnerabilities": get(
                 "An image's findings, and whether any feed covers its release.",
                 vec![reference, image_platform, severity, fixable],
@@ -170,6 +178,21 @@ pub fn document() -> Value {
                     ("403", "The token may only read (`forbidden`)."),
                     ("413", &format!("The body is over {MAX_MAIL_BYTES} bytes (`payload_too_large`).")),
                     ("415", "Not message/rfc822 or text/plain (`unsupported_media_type`)."),
+                ]),
+            } },
+            "/v1/registry-events": { "post": {
+                "summary": "The distribution registry's notification envelope (`notifications.endpoints`). Each manifest push of a watched tag makes the watcher poll it now; the digest is always verified with HEAD.",
+                "security": [ { "bearer": ["write"] }, {} ],
+                "requestBody": { "required": true, "content": {
+                    "application/vnd.docker.distribution.events.v2+json": { "schema": { "type": "object" } },
+                    "application/json": { "schema": { "type": "object" } } } },
+                "responses": with_errors(json!({
+                    "202": ok("Accepted: how many pushes it held and how many watched tags they named.", json!({ "type": "object", "properties": {
+                        "n_pushes": { "type": "integer" }, "n_watched_tags": { "type": "integer" } } })),
+                }), &[
+                    ("403", "The token may only read (`forbidden`)."),
+                    ("413", "The body is over 1 MiB (`payload_too_large`)."),
+                    ("415", "Not a registry event envelope (`unsupported_media_type`)."),
                 ]),
             } },
         },
@@ -240,6 +263,27 @@ fn schemas() -> Value {
             "coverage": { "type": "string", "enum": ["covered", "uncovered", "unknown-os"] },
             "n_findings": { "type": "integer" },
             "findings": { "type": "array", "items": schema("Finding") } } },
+        "GraphEntry": { "type": "object", "properties": {
+            "reference": text, "digest": text_or_null, "parent": text_or_null,
+            "parent_source": { "type": ["string", "null"], "enum": ["config", "annotation", "inferred", null] },
+            "freshness": { "type": ["string", "null"], "enum": ["current", "stale", "unknown", null] },
+            "watched": { "type": "boolean" }, "trigger": text_or_null,
+            "children": { "type": "array", "items": text } } },
+        "ImageGraph": { "type": "object", "properties": {
+            "image": { "$ref": "#/components/schemas/GraphEntry" },
+            "ancestors": { "type": "array", "items": { "$ref": "#/components/schemas/GraphEntry" } },
+            "children": { "type": "array", "items": { "$ref": "#/components/schemas/GraphEntry" } } } },
+        "Rebuild": { "type": "object", "properties": {
+            "id": { "type": "integer" }, "image": text,
+            "status": { "type": "string", "enum": ["pending", "requested", "confirmed", "failed", "timed-out"] },
+            "trigger": text,
+            "causes": { "type": "array", "items": { "type": "object", "properties": {
+                "kind": { "type": "string", "enum": ["parent-digest-changed", "advisory-fix-installable"] },
+                "key": text, "advisory_id": text, "severity": text, "detail": { "type": "object" }, "observed_at": text } } },
+            "parent": text_or_null, "old_parent_digest": text_or_null, "new_parent_digest": text_or_null,
+            "old_digest": text_or_null, "new_digest": text_or_null, "n_attempts": { "type": "integer" },
+            "created_at": text, "requested_at": text_or_null, "finished_at": text_or_null,
+            "next_attempt_at": text_or_null, "response": text_or_null, "error": text_or_null } },
         "Mail": { "type": "object", "properties": {
             "stored": { "type": "boolean" }, "reason": text, "advisories": { "type": "array", "items": text },
             "changes": { "type": "object", "properties": {

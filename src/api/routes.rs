@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::body::Limited;
 use super::cache::Cached;
 use super::error::{ApiError, ErrorCode};
+use crate::output::rebuilds::{GraphEntryView, RebuildView};
 use super::views::{
     AdvisorySummaryView, AdvisoryView, AffectedImagesView, FindingView, ImagePackagesView, ImageView, MailView,
     PackageView, PageView, VulnerabilitiesView,
@@ -455,6 +456,117 @@ pub async fn post_mail(
     let status = if view.stored { StatusCode::ACCEPTED } else { StatusCode::OK };
     let body = serde_json::to_vec(&view).map_err(ApiError::internal)?;
     Ok(json_bytes(status, body))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RebuildsQuery {
+    image: Option<String>,
+    limit: Option<usize>,
+}
+
+/// `GET /v1/rebuilds`: rebuild requests, newest first, with causes and outcomes.
+pub async fn list_rebuilds(
+    State(state): State<AppState>,
+    q: Result<Query<RebuildsQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let q = query(q)?;
+    let limit = q.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+    let image = q.image.as_deref().map(crate::graph::canonical);
+    let view = with_store(&state, move |store| {
+        let records = store.rebuilds(image.as_deref(), limit)?;
+        Ok(serde_json::json!({ "items": records.iter().map(RebuildView::from).collect::<Vec<_>>() }))
+    })
+    .await?;
+    json(&view)
+}
+
+/// `GET /v1/images/{reference}/graph`: the image, the chain of images it is built on, and
+/// the images built on it.
+pub async fn image_graph(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let reference = crate::graph::canonical(&path_argument(path)?);
+    let watch = state.shared.watch.clone();
+    let view = with_store(&state, move |store| {
+        let entries = crate::watch::graph_entries(store, &watch.config, &watch.platform)?;
+        let find = |r: &str| entries.iter().find(|e| e.reference == r);
+        let Some(entry) = find(&reference) else {
+            return Err(ApiError::new(
+                ErrorCode::NotFound,
+                format!("{reference} is neither watched nor indexed, nor the parent of an image that is"),
+            ));
+        };
+        let mut ancestors = Vec::new();
+        let mut current = entry;
+        while let Some(parent) = current.parent.as_ref().and_then(|edge| find(&edge.parent)) {
+            if ancestors.len() >= entries.len() {
+                break;
+            }
+            ancestors.push(GraphEntryView::from(parent));
+            current = parent;
+        }
+        let children: Vec<GraphEntryView> =
+            entry.children.iter().filter_map(|c| find(c)).map(GraphEntryView::from).collect();
+        Ok(serde_json::json!({ "image": GraphEntryView::from(entry), "ancestors": ancestors, "children": children }))
+    })
+    .await?;
+    json(&view)
+}
+
+/// `POST /v1/registry-events`: the distribution registry's notification envelope. Each
+/// manifest push of a watched repository makes the watcher poll that tag (HEAD) now; the
+/// event itself is never trusted for a digest.
+pub async fn post_registry_events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Result<Response, ApiError> {
+    match media_type(&headers).as_deref() {
+        Some("application/vnd.docker.distribution.events.v2+json" | "application/json") => {}
+        other => {
+            super::body::drain(body).await;
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                format!(
+                    "send the registry's envelope as application/vnd.docker.distribution.events.v2+json, not {}",
+                    other.unwrap_or("without a Content-Type")
+                ),
+            ));
+        }
+    }
+    let limit = crate::watch::events::MAX_EVENTS_BYTES;
+    let body = match super::body::read_limited(body, limit).await {
+        Ok(Limited::Complete(bytes)) => bytes,
+        Ok(Limited::TooLarge) => {
+            return Err(ApiError::new(ErrorCode::PayloadTooLarge, format!("an envelope may be at most {limit} bytes")))
+        }
+        Err(e) => return Err(ApiError::bad_request(format!("cannot read the request body: {e}"))),
+    };
+    let hints = crate::watch::events::push_hints(&body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let writer = state.shared.writer.clone();
+    let n_hints = hints.len();
+    let n_matched = tokio::task::spawn_blocking(move || -> Result<usize, ApiError> {
+        let store = writer.lock().unwrap_or_else(|e| e.into_inner());
+        let now = crate::watch::unix_now();
+        let mut n = 0;
+        for hint in &hints {
+            n += store.hint_watched(&hint.host, &hint.repository, hint.tag.as_deref(), now)?;
+        }
+        Ok(n)
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    if n_matched > 0 {
+        if let Some(wake) = &state.shared.watch.wake {
+            wake.wake();
+        }
+    }
+    tracing::info!(n_pushes = n_hints, n_matched, "registry events received");
+    let body = serde_json::to_vec(&serde_json::json!({ "n_pushes": n_hints, "n_watched_tags": n_matched }))
+        .map_err(ApiError::internal)?;
+    Ok(json_bytes(StatusCode::ACCEPTED, body))
 }
 
 #[cfg(test)]

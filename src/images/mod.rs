@@ -12,6 +12,7 @@ pub mod manifest;
 pub mod reference;
 pub mod registry;
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::PathBuf;
 
@@ -118,6 +119,29 @@ pub struct ResolvedImage {
     pub config: ImageConfig,
     /// Layer descriptors, base layer first.
     pub layers: Vec<Descriptor>,
+    /// The image manifest's annotations (empty when it has none).
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// The OCI annotation (or config label) naming the image an image was built on.
+pub const BASE_NAME_KEY: &str = "org.opencontainers.image.base.name";
+/// The OCI annotation (or config label) giving the digest of the image it was built on.
+pub const BASE_DIGEST_KEY: &str = "org.opencontainers.image.base.digest";
+
+impl ResolvedImage {
+    /// What the image declares it was built on: `(base name, base digest)` from the manifest
+    /// annotations, else from the config labels (Docker builds set labels, OCI tools annotations).
+    pub fn declared_base(&self) -> (Option<String>, Option<String>) {
+        let labels = self.config.config.as_ref().and_then(|c| c.labels.as_ref());
+        let value = |key: &str| {
+            self.annotations
+                .get(key)
+                .or_else(|| labels.and_then(|l| l.get(key)))
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        (value(BASE_NAME_KEY), value(BASE_DIGEST_KEY))
+    }
 }
 
 /// An opened image source.
@@ -247,6 +271,7 @@ impl Source {
                 config_digest: image_manifest.config.digest.clone(),
                 config,
                 layers: image_manifest.layers,
+                annotations: image_manifest.annotations.unwrap_or_default(),
             },
             config_bytes,
         ))

@@ -17,6 +17,7 @@ use crate::store::queries::{AffectedImage, ImagePackages, MatchedBy};
 use crate::store::{FeedHealth, StoredImage};
 
 pub mod vulns;
+pub mod rebuilds;
 
 pub use vulns::VulnReport;
 

@@ -664,6 +664,7 @@ mod tests {
             config_digest: Digest::sha256_of(b"config"),
             config: ImageConfig::default(),
             layers: vec![],
+            annotations: Default::default(),
         }
     }
 

@@ -6,6 +6,7 @@
 mod advisories;
 mod findings;
 pub mod queries;
+pub mod watch;
 
 use std::path::Path;
 
@@ -27,6 +28,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init.sql", include_str!("../../schema/0001_init.sql")),
     ("0002_advisories.sql", include_str!("../../schema/0002_advisories.sql")),
     ("0003_findings.sql", include_str!("../../schema/0003_findings.sql")),
+    ("0004_watch.sql", include_str!("../../schema/0004_watch.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -255,10 +257,11 @@ impl Store {
         let os = inventory.os.as_ref();
         // Package states of an image without an identified OS have an empty release: never matched.
         let (distro, release) = os.map_or(("", ""), |o| (o.distro.as_str(), o.release.as_str()));
+        let (base_name, base_digest) = image.declared_base();
         tx.execute(
             "INSERT INTO images (reference, platform, index_digest, manifest_digest, config_digest,
-                                 distro, release, codename, os_name)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                                 distro, release, codename, os_name, base_name, base_digest)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![
                 image.reference,
                 platform,
@@ -269,6 +272,8 @@ impl Store {
                 os.map(|o| o.release.as_str()),
                 os.and_then(|o| o.codename.as_deref()),
                 os.and_then(|o| o.pretty_name.as_deref()),
+                base_name,
+                base_digest,
             ],
         )
         .map_err(sql("saving an inventory"))?;
@@ -438,6 +443,7 @@ mod tests {
             config_digest: Digest::sha256_of(b"config"),
             config: ImageConfig::default(),
             layers: vec![],
+            annotations: Default::default(),
         };
         let package = |name: &str, ecosystem| InstalledPackage {
             package: Package {

@@ -13,4 +13,5 @@ mod pkgdb_rpm;
 mod registry;
 mod scan;
 mod support;
+mod triggers;
 mod versions;

@@ -14,4 +14,5 @@ pub fn shared_data(rel: &str) -> Option<PathBuf> {
 }
 pub mod cli;
 pub mod image;
+pub mod receivers;
 pub mod registry;
