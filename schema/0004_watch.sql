@@ -22,6 +22,16 @@ CREATE TABLE watched_tags (
     last_error     TEXT
 );
 
+-- The graph's last known parent of each image. Inference from layer prefixes stops working
+-- the moment a parent is rebuilt (the child no longer starts with its layers), which is
+-- exactly when the child must be found; the remembered edge finds it.
+CREATE TABLE image_edges (
+    child   TEXT    PRIMARY KEY,
+    parent  TEXT    NOT NULL,
+    source  TEXT    NOT NULL CHECK (source IN ('config', 'annotation', 'inferred')),
+    seen_at INTEGER NOT NULL
+);
+
 -- Every rebuild request cascade made, with its outcome. Never deleted.
 CREATE TABLE rebuilds (
     id                INTEGER PRIMARY KEY,

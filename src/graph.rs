@@ -5,7 +5,9 @@
 //! 1. the config (`parent = "…"` of a watched image),
 //! 2. what the image declares: the OCI annotation or label `org.opencontainers.image.base.name`
 //!    (or, without a name, `…base.digest` matching a known image's digest),
-//! 3. inference: the known image whose layers are the longest strict prefix of the child's.
+//! 3. inference: the known image whose layers are the longest strict prefix of the child's,
+//! 4. memory: the parent the graph found last time (the store keeps it), because inference
+//!    stops working as soon as the parent is rebuilt, which is when the child must be found.
 //!
 //! An edge that would close a cycle is dropped with a warning; each image has at most one
 //! parent.
@@ -90,8 +92,9 @@ pub fn canonical(reference: &str) -> String {
     }
 }
 
-/// Builds the graph from the known nodes and the configured `(child, parent)` pairs.
-pub fn build(nodes: &[GraphNode], configured: &[(String, String)]) -> Graph {
+/// Builds the graph from the known nodes, the configured `(child, parent)` pairs and the
+/// edges remembered from earlier graphs.
+pub fn build(nodes: &[GraphNode], configured: &[(String, String)], remembered: &[Edge]) -> Graph {
     let mut graph = Graph::default();
     let mut candidates: Vec<Edge> = configured
         .iter()
@@ -107,6 +110,7 @@ pub fn build(nodes: &[GraphNode], configured: &[(String, String)]) -> Graph {
     }
     // Most trusted first; within a source, by child so that the result is deterministic.
     candidates.sort_by(|a, b| (a.source, &a.child).cmp(&(b.source, &b.child)));
+    candidates.extend(remembered.iter().cloned());
     for edge in candidates {
         if graph.parents.contains_key(&edge.child) {
             continue;
@@ -216,7 +220,7 @@ mod tests {
             node("acme/app:1", &["a", "b", "c"]),
             node("acme/other:1", &["x", "y"]),
         ];
-        let graph = build(&nodes, &[]);
+        let graph = build(&nodes, &[], &[]);
         assert_eq!(parent_of(&graph, "acme/base:1"), Some((canonical("vendor/debian:12"), EdgeSource::Inferred)));
         assert_eq!(parent_of(&graph, "acme/app:1"), Some((canonical("acme/base:1"), EdgeSource::Inferred)));
         assert_eq!(parent_of(&graph, "vendor/debian:12"), None);
@@ -228,7 +232,7 @@ mod tests {
     #[test]
     fn identical_images_are_not_each_others_parent_and_ties_are_deterministic() {
         let nodes = [node("vendor/debian:12", &["a"]), node("vendor/debian:bookworm", &["a"]), node("app:1", &["a", "b"])];
-        let graph = build(&nodes, &[]);
+        let graph = build(&nodes, &[], &[]);
         assert_eq!(parent_of(&graph, "vendor/debian:12"), None);
         assert_eq!(parent_of(&graph, "vendor/debian:bookworm"), None);
         assert_eq!(parent_of(&graph, "app:1").unwrap().0, canonical("vendor/debian:12"));
@@ -239,9 +243,9 @@ mod tests {
         let mut annotated = node("acme/app:1", &["a", "b", "c"]);
         annotated.base_name = Some("docker.io/acme/base:1".into());
         let nodes = [node("acme/base:1", &["a", "b"]), node("acme/base:2", &["a"]), annotated];
-        let graph = build(&nodes, &[]);
+        let graph = build(&nodes, &[], &[]);
         assert_eq!(parent_of(&graph, "acme/app:1"), Some((canonical("acme/base:1"), EdgeSource::Annotation)));
-        let graph = build(&nodes, &[("acme/app:1".into(), "acme/base:2".into())]);
+        let graph = build(&nodes, &[("acme/app:1".into(), "acme/base:2".into())], &[]);
         assert_eq!(parent_of(&graph, "acme/app:1"), Some((canonical("acme/base:2"), EdgeSource::Config)));
     }
 
@@ -249,19 +253,31 @@ mod tests {
     fn a_base_digest_without_a_name_resolves_to_the_known_image() {
         let mut child = node("acme/app:1", &[]);
         child.base_digest = Some("sha256:acme/base:1".into());
-        let graph = build(&[node("acme/base:1", &[]), child], &[]);
+        let graph = build(&[node("acme/base:1", &[]), child], &[], &[]);
         assert_eq!(parent_of(&graph, "acme/app:1"), Some((canonical("acme/base:1"), EdgeSource::Annotation)));
     }
 
     #[test]
     fn cycles_are_refused_with_a_warning() {
         let configured = [("a:1".to_string(), "b:1".to_string()), ("b:1".to_string(), "a:1".to_string())];
-        let graph = build(&[], &configured);
+        let graph = build(&[], &configured, &[]);
         assert_eq!(graph.parents.len(), 1);
         assert_eq!(graph.warnings.len(), 1);
         assert!(graph.warnings[0].contains("cycle"), "{:?}", graph.warnings);
-        let graph = build(&[], &[("a:1".to_string(), "a:1".to_string())]);
+        let graph = build(&[], &[("a:1".to_string(), "a:1".to_string())], &[]);
         assert!(graph.parents.is_empty());
+    }
+
+    #[test]
+    fn a_remembered_parent_is_kept_once_the_parent_was_rebuilt() {
+        let before = build(&[node("base:1", &["a", "b"]), node("app:1", &["a", "b", "c"])], &[], &[]);
+        let remembered: Vec<Edge> = before.parents.values().cloned().collect();
+        // base:1 was rebuilt: app:1 no longer starts with its layers.
+        let nodes = [node("base:1", &["a2", "b2"]), node("app:1", &["a", "b", "c"])];
+        assert!(build(&nodes, &[], &[]).parents.is_empty());
+        let graph = build(&nodes, &[], &remembered);
+        assert_eq!(parent_of(&graph, "app:1"), Some((canonical("base:1"), EdgeSource::Inferred)));
+        assert_eq!(freshness(&nodes[1], &nodes[0]), Freshness::Stale);
     }
 
     #[test]

@@ -235,7 +235,7 @@ pub fn parse(
     let head = read_head(&mut input, 6).map_err(|source| read_error(label, source))?;
     let raw = Cursor::new(head).chain(input);
     let decoded = match sniff(raw.get_ref().0.get_ref()) {
-        Compression::Gzip => Decoded::Gzip(MultiGzDecoder::new(raw)),
+        Compression::Gzip => Decoded::Gzip(Box::new(MultiGzDecoder::new(raw))),
         Compression::None => Decoded::Plain(raw),
         Compression::Unsupported(compression) => {
             return Err(IndexError::UnsupportedCompression { label: label.to_owned(), compression })
@@ -290,7 +290,8 @@ fn sniff(head: &[u8]) -> Compression {
 
 enum Decoded<R: Read> {
     Plain(R),
-    Gzip(MultiGzDecoder<R>),
+    // Boxed: the decoder's state is ~300 bytes and this enum is built once per document.
+    Gzip(Box<MultiGzDecoder<R>>),
 }
 
 impl<R: Read> Read for Decoded<R> {
@@ -1265,12 +1266,17 @@ o:musl
         assert_eq!(ok.specs().count(), 1);
     }
 
+    /// A stub response: status, headers, body.
+    type Reply = (u16, Vec<(&'static str, String)>, Vec<u8>);
+    /// The requests a stub server saw: (path, If-None-Match).
+    type Seen = Vec<(String, Option<String>)>;
+
     /// A one-thread HTTP server answering `n` requests in order, one per connection. Each
     /// request is recorded as (path, If-None-Match); `respond` gets the request number too.
     fn serve(
         n: usize,
-        respond: impl Fn(usize, &str, Option<&str>) -> (u16, Vec<(&'static str, String)>, Vec<u8>) + Send + 'static,
-    ) -> (String, std::thread::JoinHandle<Vec<(String, Option<String>)>>) {
+        respond: impl Fn(usize, &str, Option<&str>) -> Reply + Send + 'static,
+    ) -> (String, std::thread::JoinHandle<Seen>) {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let handle = std::thread::spawn(move || {

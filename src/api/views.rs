@@ -304,6 +304,9 @@ pub struct FindingView {
     pub severity: Severity,
     pub status: Status,
     pub fixed_version: Option<String>,
+    /// Whether the fix is in the configured package mirrors (absent: never checked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<serde_json::Value>,
 }
 
 impl FindingView {
@@ -317,6 +320,7 @@ impl FindingView {
             severity: f.severity,
             status: f.status,
             fixed_version: f.fixed_version,
+            fix: f.fix.as_ref().map(crate::output::vulns::fix_json),
         }
     }
 }

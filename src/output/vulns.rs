@@ -10,7 +10,7 @@ use super::table;
 use crate::advisories::Severity;
 use crate::inventory::{Ecosystem, InstalledPackage};
 use crate::scan::ScanReport;
-use crate::store::queries::{Coverage, FindingRow};
+use crate::store::queries::{Coverage, FindingRow, FixState};
 
 /// What `scan` prints: the scan itself, the image's findings (already filtered) and whether
 /// any feed covers its release.
@@ -100,8 +100,14 @@ pub fn finding_json(f: &FindingRow) -> Value {
         "source_name": f.package.source_name,
         "source_version": f.package.source_version,
         "fixed_version": f.fixed_version,
+        "fix": f.fix.as_ref().map(fix_json),
         "layer": f.package.layer,
     })
+}
+
+/// Fix installability as the watcher last saw it in the package mirrors.
+pub fn fix_json(fix: &FixState) -> Value {
+    json!({ "state": fix.state, "available_version": fix.available_version })
 }
 
 /// SARIF 2.1.0: one rule per advisory, one result per finding, located at the image.

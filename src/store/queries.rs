@@ -181,6 +181,17 @@ pub struct FindingRow {
     pub severity: Severity,
     pub status: Status,
     pub fixed_version: Option<String>,
+    /// Whether the fixed version is in the configured package mirrors, as the watcher last
+    /// checked (None: never checked).
+    pub fix: Option<FixState>,
+}
+
+/// `installable`, `not-yet` (the mirrors do not carry the fixed version yet) or `unknown`
+/// (no mirror for the release), with the newest version the mirrors carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FixState {
+    pub state: String,
+    pub available_version: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -719,11 +730,14 @@ impl Store {
             "SELECT p.id, f.affected_id, f.state_id, {IMAGE_SUMMARY_COLUMNS}, {PACKAGE_COLUMNS},
                     f.feed, f.advisory_id, a.severity, f.status, f.fixed_version,
                     (SELECT group_concat(x.alias, char(10)) FROM advisory_aliases x
-                     WHERE x.feed = f.feed AND x.advisory_id = f.advisory_id)
+                     WHERE x.feed = f.feed AND x.advisory_id = f.advisory_id),
+                    fa.state, fa.available_version
              FROM state_findings f
              {join} packages p ON p.state_id = f.state_id
              JOIN images i ON i.id = p.image_id
              LEFT JOIN advisories a ON a.feed = f.feed AND a.id = f.advisory_id
+             LEFT JOIN fix_availability fa ON fa.distro = i.distro AND fa.release = i.release
+                  AND fa.package = f.key_package AND fa.fixed_version = f.fixed_version
              WHERE 1"
         );
         let mut args: Vec<Value> = Vec::new();
@@ -848,6 +862,13 @@ fn finding_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FindingRow> {
         severity: severity.as_deref().map_or(Severity::Unknown, Severity::parse),
         status: r.get(21)?,
         fixed_version: r.get(22)?,
+        fix: r.get::<_, Option<String>>(24)?.map(|state| FixState { state, available_version: None }),
+    })
+    .and_then(|mut row| {
+        if let Some(fix) = &mut row.fix {
+            fix.available_version = r.get(25)?;
+        }
+        Ok(row)
     })
 }
 

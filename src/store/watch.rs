@@ -5,7 +5,7 @@
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::{sql, Store, StoreError};
-use crate::graph::GraphNode;
+use crate::graph::{Edge, EdgeSource, GraphNode};
 
 /// One watched tag's state.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -367,6 +367,47 @@ impl Store {
             }
         }
         Ok(nodes)
+    }
+
+    /// The parents the graph found before (see `graph::build`).
+    pub fn remembered_edges(&self) -> Result<Vec<Edge>, StoreError> {
+        let doing = "reading remembered graph edges";
+        let mut stmt =
+            self.conn.prepare("SELECT child, parent, source FROM image_edges ORDER BY child").map_err(sql(doing))?;
+        let rows = stmt
+            .query_map([], |r| {
+                let source: String = r.get(2)?;
+                Ok(Edge {
+                    child: r.get(0)?,
+                    parent: r.get(1)?,
+                    source: match source.as_str() {
+                        "config" => EdgeSource::Config,
+                        "annotation" => EdgeSource::Annotation,
+                        _ => EdgeSource::Inferred,
+                    },
+                })
+            })
+            .map_err(sql(doing))?;
+        rows.collect::<Result<_, _>>().map_err(sql(doing))
+    }
+
+    /// Remembers the current graph's edges (replacing an image's previous parent).
+    pub fn remember_edges(&mut self, edges: &[Edge], now: i64) -> Result<(), StoreError> {
+        let doing = "remembering graph edges";
+        let tx = self.conn.transaction().map_err(sql(doing))?;
+        {
+            let mut upsert = tx
+                .prepare_cached(
+                    "INSERT INTO image_edges (child, parent, source, seen_at) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (child) DO UPDATE SET parent = excluded.parent, source = excluded.source,
+                                                       seen_at = excluded.seen_at",
+                )
+                .map_err(sql(doing))?;
+            for e in edges {
+                upsert.execute(params![e.child, e.parent, e.source.as_str(), now]).map_err(sql(doing))?;
+            }
+        }
+        tx.commit().map_err(sql(doing))
     }
 
     /// Findings of the image `reference` (any platform) that name a fixed version.

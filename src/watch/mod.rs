@@ -140,10 +140,14 @@ impl Watcher {
             .map(|n| (n.reference.clone(), n))
             .collect();
         let node_list: Vec<GraphNode> = nodes.values().cloned().collect();
-        let graph = graph::build(&node_list, &self.configured_parents());
+        let graph = graph::build(&node_list, &self.configured_parents(), &store.remembered_edges()?);
         for warning in &graph.warnings {
             tracing::warn!("{warning}");
         }
+        // Configured parents come from the config every time; only discovered ones are kept.
+        let discovered: Vec<_> =
+            graph.parents.values().filter(|e| e.source != graph::EdgeSource::Config).cloned().collect();
+        store.remember_edges(&discovered, unix_now())?;
         let tags: BTreeMap<String, _> = store.watched_tags()?.into_iter().map(|t| (t.reference.clone(), t)).collect();
         let intermediates: BTreeMap<String, String> = self
             .config
@@ -495,7 +499,7 @@ pub fn graph_entries(store: &Store, config: &WatchConfig, platform: &str) -> Res
         .iter()
         .filter_map(|i| i.parent.as_ref().map(|p| (i.reference.clone(), p.clone())))
         .collect();
-    let graph = graph::build(&nodes, &configured);
+    let graph = graph::build(&nodes, &configured, &store.remembered_edges()?);
     let by_reference: BTreeMap<&str, &GraphNode> = nodes.iter().map(|n| (n.reference.as_str(), n)).collect();
     let mut references: Vec<String> = nodes.iter().map(|n| n.reference.clone()).collect();
     references.extend(config.images.iter().map(|i| i.reference.clone()));

@@ -15,3 +15,4 @@ mod scan;
 mod support;
 mod triggers;
 mod versions;
+mod watch;
