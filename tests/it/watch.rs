@@ -11,6 +11,7 @@ use crate::support::cli::{Workspace, DEADLINE};
 use crate::support::image::*;
 use crate::support::receivers::{Fault, GithubReceiver, WebhookReceiver};
 use crate::support::registry::{HttpStub, StubReply, TestRegistry};
+use cascade::images::digest::Digest;
 
 const GH_TOKEN: &str = "ghp-test-token-0123456789";
 const WEBHOOK_SECRET: &str = "webhook-secret-0123456789";
@@ -405,4 +406,106 @@ trigger = {{ kind = "webhook", url = "{hook}/hook", secret_env = "HOOK_SECRET" }
     let records = rebuilds(&ws);
     assert_eq!(records[0]["status"], "requested", "{records:#?}");
     assert_eq!(records.len(), 2, "the failed rebuild stays on record: {records:#?}");
+}
+
+#[test]
+fn polling_a_thousand_unchanged_tags_sends_only_head_requests() {
+    const N: usize = 1000;
+    let registry = TestRegistry::start();
+    let image = TestImage::new(vec![vendor_layer("3.0.11-1~deb12u2", "v1")]);
+    let digest = registry.push_image("vendor/debian", "t0", &image);
+    let manifest = image.manifest();
+    for i in 1..N {
+        registry.push_manifest("vendor/debian", &format!("t{i}"), "application/vnd.oci.image.manifest.v1+json", &manifest);
+    }
+    let mut config = String::from("[watch]\nregistry_requests_per_sec = 100000.0\nregistry_concurrency = 8\n");
+    for i in 0..N {
+        config.push_str(&format!("[[watch.images]]\nimage = \"{}/vendor/debian:t{i}\"\n", registry.host()));
+    }
+    let ws = Workspace::new();
+    ws.write_config(&config);
+    // Round 1 indexes every tag (GETs); round 2 finds nothing new.
+    let report = watch_round(&ws);
+    assert_eq!((report["n_polled"].as_u64(), report["n_indexed"].as_u64()), (Some(N as u64), Some(N as u64)));
+    let before = wait_for_log(&registry, |log| log.iter().filter(|(m, _)| m == "HEAD").count() >= N);
+    let report = watch_round(&ws);
+    assert_eq!((report["n_polled"].as_u64(), report["n_changed"].as_u64()), (Some(N as u64), Some(0)), "{report}");
+    let after = wait_for_log(&registry, |log| log.len() >= before.len() + N);
+    let round_two = &after[before.len()..];
+    assert_eq!(round_two.len(), N, "one request per tag: {:?}", &round_two[..round_two.len().min(5)]);
+    assert!(round_two.iter().all(|(method, path)| method == "HEAD" && path.contains("/manifests/t")), "{round_two:?}");
+    let _ = digest;
+}
+
+/// The registry's access log once `done` holds for it (lines land just after each response).
+fn wait_for_log(registry: &TestRegistry, done: impl Fn(&[(String, String)]) -> bool) -> Vec<(String, String)> {
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let log = registry.access_log();
+        if done(&log) {
+            return log;
+        }
+        assert!(Instant::now() < deadline, "the registry's access log never showed the requests ({} lines)", log.len());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Pushes a two-platform index of `amd64` and `arm64` (each image, and the attestation the
+/// index also names, pushed by digest first). Returns the index digest.
+fn push_index(registry: &TestRegistry, repo: &str, tag: &str, amd64: &TestImage, arm64: &TestImage) -> String {
+    for image in [amd64, arm64] {
+        registry.push_image(repo, &Digest::sha256_of(&image.manifest()).to_string(), image);
+    }
+    registry.push_blob(repo, ATTESTATION_CONFIG);
+    let attestation = attestation_manifest();
+    let oci_manifest = "application/vnd.oci.image.manifest.v1+json";
+    registry.push_manifest(repo, &Digest::sha256_of(&attestation).to_string(), oci_manifest, &attestation);
+    let index_bytes = index(&[amd64.clone(), arm64.clone()]);
+    registry.push_manifest(repo, tag, "application/vnd.oci.image.index.v1+json", &index_bytes).to_string()
+}
+
+#[test]
+fn a_multi_platform_parent_counts_only_for_the_platforms_in_use() {
+    let registry = TestRegistry::start();
+    let amd_v1 = vendor_layer("3.0.11-1~deb12u2", "amd64 v1");
+    let amd64 = TestImage::new(vec![amd_v1.clone()]);
+    let arm64 = |marker: &str| TestImage::new(vec![vendor_layer("3.0.11-1~deb12u2", marker)]).platform("arm64", Some("v8"));
+    push_index(&registry, "vendor/debian", "bookworm", &amd64, &arm64("arm64 v1"));
+    registry.push_image("acme/base", "12", &TestImage::new(vec![amd_v1, file_layer("etc/acme/base", "1")]));
+    let github = GithubReceiver::start(GH_TOKEN);
+    let (vendor, base) = (format!("{}/vendor/debian:bookworm", registry.host()), format!("{}/acme/base:12", registry.host()));
+    let ws = Workspace::new();
+    ws.write_config(&format!(
+        r#"
+[watch]
+settle_secs = 0
+
+[[watch.images]]
+image = "{vendor}"
+
+[[watch.images]]
+image = "{base}"
+parent = "{vendor}"
+platforms = ["linux/amd64"]
+trigger = {{ kind = "github-workflow", api_url = "{github}", repository = "acme/base-images", workflow = "base.yml", token_env = "GH_TOKEN" }}
+"#,
+        github = github.url()
+    ));
+    watch_round(&ws);
+
+    // Only the arm64 image changes: the index digest changes, but not the amd64 image the
+    // intermediate is built on: no rebuild.
+    let arm_v2 = arm64("arm64 v2");
+    push_index(&registry, "vendor/debian", "bookworm", &amd64, &arm_v2);
+    let report = watch_round(&ws);
+    assert_eq!((report["n_changed"].as_u64(), report["n_triggers_sent"].as_u64()), (Some(1), Some(0)), "{report}");
+    assert_eq!(github.request_count(), 0);
+
+    // Now amd64 changes too: one rebuild, naming the new index digest.
+    let amd_v2 = TestImage::new(vec![vendor_layer("3.0.13-1~deb12u1", "amd64 v2")]);
+    let new_index = push_index(&registry, "vendor/debian", "bookworm", &amd_v2, &arm_v2);
+    let report = watch_round(&ws);
+    assert_eq!(report["n_triggers_sent"], 1, "{report}");
+    let body = body_json(&github.single_request().body);
+    assert_eq!(body["inputs"]["parent_digest"], json!(new_index));
 }

@@ -125,7 +125,7 @@ version: 0.1
 log:
   level: warn
   accesslog:
-    disabled: true
+    disabled: false
 storage:
   filesystem:
     rootdirectory: {storage}
@@ -271,6 +271,20 @@ http:
         );
         assert_eq!(header.as_deref(), Some(digest.to_string().as_str()), "registry digest of the pushed manifest");
         digest
+    }
+
+    /// `(method, path)` of every request the registry's access log holds so far, in order.
+    pub fn access_log(&self) -> Vec<(String, String)> {
+        let log = std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default();
+        log.lines()
+            .filter_map(|line| {
+                // Combined log format: `... "HEAD /v2/repo/manifests/tag HTTP/1.1" 200 ...`.
+                let request = line.split('"').nth(1)?;
+                let mut parts = request.split(' ');
+                let (method, path) = (parts.next()?, parts.next()?);
+                path.starts_with("/v2/").then(|| (method.to_string(), path.to_string()))
+            })
+            .collect()
     }
 
     /// The temp directory holding config, storage and log.
