@@ -91,8 +91,10 @@ trigger = {{ kind = "github-dispatch", api_url = "{github}", repository = "acme/
     )
 }
 
+/// One `cascade watch` round (a new process each time) with the triggers' secrets set.
 fn watch_round(ws: &Workspace) -> Value {
-    let out = ws.cascade_with(None, &[("GH_TOKEN", GH_TOKEN)], &["watch", "--format", "json"]);
+    let env = [("GH_TOKEN", GH_TOKEN), ("HOOK_SECRET", WEBHOOK_SECRET)];
+    let out = ws.cascade_with(None, &env, &["watch", "--format", "json"]);
     assert!(out.status.success(), "cascade watch failed:\n{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).expect("watch prints JSON")
 }
@@ -302,14 +304,9 @@ trigger = {{ kind = "webhook", url = "{hook}/hooks/rebuild", secret_env = "HOOK_
         hook = webhook.url(),
     ));
     ws.ok(&["feeds", "sync", "debian-tracker"]);
-    let round = |ws: &Workspace| {
-        let out = ws.cascade_with(None, &[("HOOK_SECRET", WEBHOOK_SECRET)], &["watch", "--format", "json"]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        serde_json::from_slice::<Value>(&out.stdout).unwrap()
-    };
 
     // The mirror only has the vulnerable version: no rebuild, and the finding says why.
-    let report = round(&ws);
+    let report = watch_round(&ws);
     assert_eq!(report["n_triggers_sent"], 0, "{report}");
     assert_eq!(webhook.request_count(), 0);
     let vulns = ws.scan_json(&[&images.base]);
@@ -321,13 +318,13 @@ trigger = {{ kind = "webhook", url = "{hook}/hooks/rebuild", secret_env = "HOOK_
     // with a 500 first, and the retry in the round after succeeds.
     *mirror_version.lock().unwrap() = "3.0.13-1~deb12u1".to_string();
     webhook.fail_next(1, Fault::Status(500));
-    let report = round(&ws);
+    let report = watch_round(&ws);
     assert_eq!((report["n_triggers_sent"].as_u64(), report["n_trigger_failures"].as_u64()), (Some(0), Some(1)), "{report}");
     let records = rebuilds(&ws);
     assert_eq!(records[0]["status"], "pending");
     assert_eq!(records[0]["n_attempts"], 1);
     assert!(records[0]["error"].as_str().unwrap().contains("500"), "{records:#?}");
-    let report = round(&ws);
+    let report = watch_round(&ws);
     assert_eq!(report["n_triggers_sent"], 1, "{report}");
     let delivered = webhook.requests();
     assert_eq!(delivered.len(), 2, "one failed attempt, one delivery");
@@ -343,7 +340,7 @@ trigger = {{ kind = "webhook", url = "{hook}/hooks/rebuild", secret_env = "HOOK_
     assert_eq!(vulns["vulnerabilities"][0]["fix"]["state"], "installable");
 
     // Across further rounds (restarts) the same cause never triggers again.
-    round(&ws);
+    watch_round(&ws);
     assert_eq!(webhook.request_count(), 2);
 }
 
@@ -376,20 +373,15 @@ trigger = {{ kind = "webhook", url = "{hook}/hook", secret_env = "HOOK_SECRET" }
         )
     };
     ws.write_config(&config(&webhook.url()));
-    let round = |ws: &Workspace| {
-        let out = ws.cascade_with(None, &[("HOOK_SECRET", WEBHOOK_SECRET)], &["watch", "--format", "json"]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        serde_json::from_slice::<Value>(&out.stdout).unwrap()
-    };
-    round(&ws);
+    watch_round(&ws);
     images.registry.push_image("vendor/debian", "bookworm", &TestImage::new(vec![vendor_layer("3.0.13-1~deb12u1", "v2")]));
-    round(&ws);
-    round(&ws);
+    watch_round(&ws);
+    watch_round(&ws);
     let records = rebuilds(&ws);
     assert_eq!(records[0]["status"], "failed", "{records:#?}");
     assert_eq!(records[0]["n_attempts"], 2);
     assert!(records[0]["error"].as_str().unwrap().contains("401"), "{records:#?}");
-    round(&ws);
+    watch_round(&ws);
     assert_eq!(webhook.request_count(), 2, "max_attempts bounds the retries");
 
     // A receiver slower than trigger_timeout_secs: a recorded, retried failure.
@@ -397,12 +389,12 @@ trigger = {{ kind = "webhook", url = "{hook}/hook", secret_env = "HOOK_SECRET" }
     slow.fail_next(1, Fault::Delay(Duration::from_secs(30)));
     ws.write_config(&config(&slow.url()));
     images.registry.push_image("vendor/debian", "bookworm", &TestImage::new(vec![vendor_layer("3.0.14-1~deb12u1", "v3")]));
-    round(&ws);
+    watch_round(&ws);
     slow.release();
     let records = rebuilds(&ws);
     assert_eq!(records[0]["status"], "pending", "{records:#?}");
     assert!(records[0]["error"].as_str().unwrap().contains("timed out") || records[0]["error"].as_str().unwrap().contains("timeout"), "{records:#?}");
-    round(&ws);
+    watch_round(&ws);
     let records = rebuilds(&ws);
     assert_eq!(records[0]["status"], "requested", "{records:#?}");
     assert_eq!(records.len(), 2, "the failed rebuild stays on record: {records:#?}");

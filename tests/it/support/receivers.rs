@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::registry::{basic, HttpStub, StubReply, StubRequest};
+use super::registry::{basic, percent_decode, HttpStub, StubReply, StubRequest};
 
 const GITHUB_DOCS: &str = "https://docs.github.com/rest";
 const GITHUB_WORKFLOW_DOCS: &str = "https://docs.github.com/rest/actions/workflows#create-a-workflow-dispatch-event";
@@ -429,28 +429,4 @@ pub fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
             (percent_decode(k), percent_decode(v))
         })
         .collect()
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
-                match hex {
-                    Some(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
