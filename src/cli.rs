@@ -370,8 +370,8 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             }
             let options = ScanOptions::from_config(&config).map_err(|e| Failure::Usage(e.into()))?;
             let mut store = open_store(&config)?;
-            let mut watcher = crate::watch::Watcher::new(config.watch.clone(), options)
-                .map_err(|e| Failure::Usage(e.into()))?;
+            let mut watcher =
+                crate::watch::Watcher::new(config.watch.clone(), options).map_err(|e| Failure::Usage(e.into()))?;
             let report = watcher.round(&mut store).map_err(|e| Failure::Store(e.into()))?;
             match args.format {
                 Format::Table => print!("{}", output::rebuilds::round_lines(&report)),

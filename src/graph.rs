@@ -231,7 +231,8 @@ mod tests {
 
     #[test]
     fn identical_images_are_not_each_others_parent_and_ties_are_deterministic() {
-        let nodes = [node("vendor/debian:12", &["a"]), node("vendor/debian:bookworm", &["a"]), node("app:1", &["a", "b"])];
+        let nodes =
+            [node("vendor/debian:12", &["a"]), node("vendor/debian:bookworm", &["a"]), node("app:1", &["a", "b"])];
         let graph = build(&nodes, &[], &[]);
         assert_eq!(parent_of(&graph, "vendor/debian:12"), None);
         assert_eq!(parent_of(&graph, "vendor/debian:bookworm"), None);

@@ -20,6 +20,10 @@
 //! store: every ingest and every scan updates the findings in its own transaction
 //!        (correlate: the matching rules; versions: dpkg/apk/rpm comparison)
 //!          └─► store::queries ─► api (HTTP), output (CLI tables, JSON, SARIF, CycloneDX)
+//!
+//! watch round: poll watched tags (HEAD) ─► scan what changed ─► graph (parents, staleness)
+//!   ─► actions::pkgindex (is the fix installable?) ─► actions::plan (causes, cascade order)
+//!   ─► store::watch (causes, rebuild records) ─► actions::trigger (CI receivers)
 //! ```
 //!
 //! - [`config`]: built-in defaults, `cascade.toml`, `CASCADE_*` environment variables.
@@ -37,6 +41,10 @@
 //! - [`store`]: the only module that speaks SQL; migrations come from `schema/`. Findings are
 //!   computed in `store::findings` (per package state), read in `store::queries`.
 //! - [`scan`]: orchestration of one image scan, with the layer cache.
+//! - [`graph`]: the image graph (config, base annotations, layer-prefix inference); pure.
+//! - [`actions`]: package-index checks, the rebuild planner (pure), rebuild triggers.
+//! - [`watch`]: the watch config, polling, registry events, and the watch round that `serve`
+//!   runs on its interval and `cascade watch` runs once.
 //! - [`output`]: rendering of command results (tables, lines, JSON, SARIF, CycloneDX).
 //! - [`api`]: the HTTP API (axum, `/v1`, bearer tokens, metrics, OpenAPI) and the `serve`
 //!   stage with its feed scheduler; its queries live in `store::queries`.
@@ -53,6 +61,8 @@
 //! - An ingest is one transaction: a fetch or parse failure leaves the feed's previous data.
 //! - Findings never lag: they change in the same transaction as the entries or packages
 //!   they follow; a full rebuild gives the same findings as the incremental updates.
+//! - A rebuild cause acts at most once per image; a rebuild request is stored before it is
+//!   sent; a child is never triggered before its parent's new digest has been indexed.
 
 pub mod clock;
 pub mod config;
@@ -63,6 +73,7 @@ pub mod advisories;
 pub mod feeds;
 pub mod mail;
 
+pub mod actions;
 pub mod correlate;
 pub mod graph;
 pub mod images;
@@ -70,7 +81,6 @@ pub mod inventory;
 pub mod layers;
 pub mod output;
 pub mod scan;
-pub mod actions;
 pub mod store;
 pub mod versions;
 

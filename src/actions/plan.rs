@@ -82,7 +82,10 @@ pub fn settle(s: &Snapshot<'_>) -> Vec<Settlement> {
                 if s.now - since >= s.rebuild_timeout_secs {
                     out.push(Settlement::TimeOut {
                         rebuild_id: r.id,
-                        error: format!("no new digest of {} within {} s of the request", r.image, s.rebuild_timeout_secs),
+                        error: format!(
+                            "no new digest of {} within {} s of the request",
+                            r.image, s.rebuild_timeout_secs
+                        ),
                     });
                 }
             }
@@ -430,10 +433,7 @@ mod tests {
         // The rebuilt I appears (new digest, indexed): confirmed, and only now C is stale.
         w.set(I, "i2", &["a2", "b2"]);
         w.tags.get_mut(I).unwrap().changed_at = Some(300);
-        assert_eq!(
-            settle(&w.snapshot(300)),
-            vec![Settlement::Confirm { rebuild_id: 1, new_digest: "i2".into() }]
-        );
+        assert_eq!(settle(&w.snapshot(300)), vec![Settlement::Confirm { rebuild_id: 1, new_digest: "i2".into() }]);
         w.open.clear();
         assert!(w.observe(330).is_empty(), "I's new digest has not settled");
         let causes = w.observe(360);

@@ -41,14 +41,12 @@ const JSON: &str = "application/json";
 const FORM: &str = "application/x-www-form-urlencoded";
 const REDACTED: &str = "***";
 
-/// One configured rebuild trigger, as written in `cascade.toml`:
+/// One configured rebuild trigger, as written on a watched image in `cascade.toml`:
 ///
 /// ```toml
-/// [[triggers]]
-/// kind = "github-workflow"
-/// repository = "acme/base-images"
-/// workflow = "build.yml"
-/// token_env = "CASCADE_GITHUB_TOKEN"
+/// [[watch.images]]
+/// image = "registry.example.com/base/debian:12"
+/// trigger = { kind = "github-workflow", repository = "acme/base-images", workflow = "build.yml", token_env = "CASCADE_GITHUB_TOKEN" }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]

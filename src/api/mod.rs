@@ -2,7 +2,8 @@
 //! read-only connections (`store::queries`); bearer tokens guard them (`auth`); errors share
 //! one JSON shape (`error`); answers of the hot routes are cached per database data version
 //! (`cache`); `metrics` and `openapi` describe the service. `cascade serve` runs the API beside
-//! the feed scheduler (`schedule`) and shuts both down cleanly on SIGTERM or Ctrl-C.
+//! the feed scheduler (`schedule`) and the watch loop (`crate::watch::WatchLoop`, woken by
+//! `POST /v1/registry-events`) and shuts all three down cleanly on SIGTERM or Ctrl-C.
 //!
 //! No SQL here, and no wire struct outside `views`.
 

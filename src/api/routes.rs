@@ -14,7 +14,6 @@ use serde::{Deserialize, Serialize};
 use super::body::Limited;
 use super::cache::Cached;
 use super::error::{ApiError, ErrorCode};
-use crate::output::rebuilds::{GraphEntryView, RebuildView};
 use super::views::{
     AdvisorySummaryView, AdvisoryView, AffectedImagesView, FindingView, ImagePackagesView, ImageView, MailView,
     PackageView, PageView, VulnerabilitiesView,
@@ -22,6 +21,7 @@ use super::views::{
 use super::AppState;
 use crate::advisories::Severity;
 use crate::images::reference::ImageRef;
+use crate::output::rebuilds::{GraphEntryView, RebuildView};
 use crate::store::queries::{AdvisoryFilter, FindingFilter, FindingKey, ImageFilter};
 use crate::store::{Store, StoredImage};
 

@@ -16,8 +16,8 @@ use crate::scan::{LayerReport, ScanReport};
 use crate::store::queries::{AffectedImage, ImagePackages, MatchedBy};
 use crate::store::{FeedHealth, StoredImage};
 
-pub mod vulns;
 pub mod rebuilds;
+pub mod vulns;
 
 pub use vulns::VulnReport;
 

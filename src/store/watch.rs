@@ -149,10 +149,17 @@ pub struct NewRebuild {
 /// The outcome of one delivery attempt, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AttemptOutcome {
-    Accepted { response: String },
+    Accepted {
+        response: String,
+    },
     /// Retry at `next_attempt_at`.
-    Retry { error: String, next_attempt_at: i64 },
-    Failed { error: String },
+    Retry {
+        error: String,
+        next_attempt_at: i64,
+    },
+    Failed {
+        error: String,
+    },
 }
 
 /// A finding of an image that names a fixed version: a candidate advisory cause.
@@ -230,10 +237,13 @@ impl Store {
     pub fn set_watched(&mut self, references: &[String]) -> Result<(), StoreError> {
         let doing = "updating the watched tags";
         let tx = self.conn.transaction().map_err(sql(doing))?;
-        tx.execute_batch("CREATE TEMP TABLE IF NOT EXISTS wanted_tags (reference TEXT PRIMARY KEY); DELETE FROM wanted_tags;")
-            .map_err(sql(doing))?;
+        tx.execute_batch(
+            "CREATE TEMP TABLE IF NOT EXISTS wanted_tags (reference TEXT PRIMARY KEY); DELETE FROM wanted_tags;",
+        )
+        .map_err(sql(doing))?;
         {
-            let mut insert = tx.prepare("INSERT OR IGNORE INTO wanted_tags (reference) VALUES (?1)").map_err(sql(doing))?;
+            let mut insert =
+                tx.prepare("INSERT OR IGNORE INTO wanted_tags (reference) VALUES (?1)").map_err(sql(doing))?;
             let mut watch =
                 tx.prepare("INSERT OR IGNORE INTO watched_tags (reference) VALUES (?1)").map_err(sql(doing))?;
             for reference in references {
@@ -583,7 +593,8 @@ impl Store {
                 "SELECT {REBUILD_COLUMNS} FROM rebuilds WHERE ?1 IS NULL OR image = ?1 ORDER BY id DESC LIMIT ?2"
             ))
             .map_err(sql(doing))?;
-        let rows = stmt.query_map(params![image, limit.min(i64::MAX as usize) as i64], rebuild_row).map_err(sql(doing))?;
+        let rows =
+            stmt.query_map(params![image, limit.min(i64::MAX as usize) as i64], rebuild_row).map_err(sql(doing))?;
         let mut records: Vec<RebuildRecord> = rows.collect::<Result<_, _>>().map_err(sql(doing))?;
         self.fill_causes(&mut records)?;
         Ok(records)
@@ -747,7 +758,10 @@ mod tests {
         assert!(store.waiting_causes().unwrap().is_empty());
         store.record_attempt(id, &AttemptOutcome::Retry { error: "HTTP 500".into(), next_attempt_at: 70 }, 50).unwrap();
         let open = store.open_rebuilds().unwrap();
-        assert_eq!((open[0].status, open[0].n_attempts, open[0].next_attempt_at), (RebuildStatus::Pending, 1, Some(70)));
+        assert_eq!(
+            (open[0].status, open[0].n_attempts, open[0].next_attempt_at),
+            (RebuildStatus::Pending, 1, Some(70))
+        );
         assert_eq!(open[0].causes.len(), 2);
         store.record_attempt(id, &AttemptOutcome::Accepted { response: "HTTP 204".into() }, 70).unwrap();
         store.confirm_rebuild(id, "sha256:c1", 90).unwrap();

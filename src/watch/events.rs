@@ -116,7 +116,11 @@ mod tests {
         assert_eq!(
             push_hints(body).unwrap(),
             vec![
-                PushHint { host: "127.0.0.1:5000".into(), repository: "vendor/debian".into(), tag: Some("bookworm".into()) },
+                PushHint {
+                    host: "127.0.0.1:5000".into(),
+                    repository: "vendor/debian".into(),
+                    tag: Some("bookworm".into())
+                },
                 PushHint { host: "registry.internal:5000".into(), repository: "acme/base".into(), tag: None },
             ]
         );

@@ -134,11 +134,8 @@ impl Watcher {
         let fixes = self.check_fixes(store, &mut report)?;
 
         // 4. Plan: settle requested rebuilds, record causes, decide new rebuilds.
-        let nodes: BTreeMap<String, GraphNode> = store
-            .graph_nodes(&self.scan.platform.to_string())?
-            .into_iter()
-            .map(|n| (n.reference.clone(), n))
-            .collect();
+        let nodes: BTreeMap<String, GraphNode> =
+            store.graph_nodes(&self.scan.platform.to_string())?.into_iter().map(|n| (n.reference.clone(), n)).collect();
         let node_list: Vec<GraphNode> = nodes.values().cloned().collect();
         let graph = graph::build(&node_list, &self.configured_parents(), &store.remembered_edges()?);
         for warning in &graph.warnings {
@@ -248,11 +245,7 @@ impl Watcher {
     }
 
     fn configured_parents(&self) -> Vec<(String, String)> {
-        self.config
-            .images
-            .iter()
-            .filter_map(|i| i.parent.as_ref().map(|p| (i.reference.clone(), p.clone())))
-            .collect()
+        self.config.images.iter().filter_map(|i| i.parent.as_ref().map(|p| (i.reference.clone(), p.clone()))).collect()
     }
 
     /// The fixable findings of every intermediate, each with whether it counts as
@@ -494,11 +487,8 @@ pub struct GraphEntry {
 /// Every image the graph knows (indexed or watched), by reference.
 pub fn graph_entries(store: &Store, config: &WatchConfig, platform: &str) -> Result<Vec<GraphEntry>, StoreError> {
     let nodes = store.graph_nodes(platform)?;
-    let configured: Vec<(String, String)> = config
-        .images
-        .iter()
-        .filter_map(|i| i.parent.as_ref().map(|p| (i.reference.clone(), p.clone())))
-        .collect();
+    let configured: Vec<(String, String)> =
+        config.images.iter().filter_map(|i| i.parent.as_ref().map(|p| (i.reference.clone(), p.clone()))).collect();
     let graph = graph::build(&nodes, &configured, &store.remembered_edges()?);
     let by_reference: BTreeMap<&str, &GraphNode> = nodes.iter().map(|n| (n.reference.as_str(), n)).collect();
     let mut references: Vec<String> = nodes.iter().map(|n| n.reference.clone()).collect();

@@ -166,7 +166,8 @@ impl WatchConfig {
         let mut images: Vec<WatchedImage> = Vec::with_capacity(section.images.len());
         for spec in section.images {
             let problem = |problem: String| WatchConfigError::Image { image: spec.image.clone(), problem };
-            let image: ImageRef = spec.image.parse().map_err(|e: crate::images::reference::ReferenceError| problem(e.problem))?;
+            let image: ImageRef =
+                spec.image.parse().map_err(|e: crate::images::reference::ReferenceError| problem(e.problem))?;
             if image.digest.is_some() {
                 return Err(problem("a watched image is a tag; a digest never changes".into()));
             }
@@ -176,7 +177,9 @@ impl WatchConfig {
             }
             let platforms = match &spec.platforms {
                 Some(list) if list.is_empty() => return Err(problem("platforms is empty".into())),
-                Some(list) => list.iter().map(|p| Platform::parse(p)).collect::<Result<Vec<_>, _>>().map_err(problem)?,
+                Some(list) => {
+                    list.iter().map(|p| Platform::parse(p)).collect::<Result<Vec<_>, _>>().map_err(problem)?
+                }
                 None => vec![default_platform.clone()],
             };
             if let Some(trigger) = &spec.trigger {
@@ -229,7 +232,10 @@ impl WatchConfig {
                 min_severity,
                 fixable_only: policy.fixable_only.unwrap_or(true),
                 grace: secs(policy.grace_secs, Duration::ZERO),
-                max_concurrent_rebuilds: policy.max_concurrent_rebuilds.unwrap_or(DEFAULT_MAX_CONCURRENT_REBUILDS).max(1),
+                max_concurrent_rebuilds: policy
+                    .max_concurrent_rebuilds
+                    .unwrap_or(DEFAULT_MAX_CONCURRENT_REBUILDS)
+                    .max(1),
                 quiet_hours,
             },
             images,

@@ -292,7 +292,10 @@ fn openapi_lists_every_route_and_metrics_parse() {
         "/v1/images/{reference}/packages",
         "/v1/images/{reference}/vulnerabilities",
         "/v1/findings",
+        "/v1/images/{reference}/graph",
+        "/v1/rebuilds",
         "/v1/mail",
+        "/v1/registry-events",
     ] {
         assert!(paths.contains_key(route), "{route} missing from the OpenAPI document");
     }
@@ -305,6 +308,9 @@ fn openapi_lists_every_route_and_metrics_parse() {
         for method in operations.as_object().unwrap().keys() {
             let (status, body) = match method.as_str() {
                 "get" => server.get(&concrete, None),
+                "post" if path == "/v1/registry-events" => {
+                    server.post(&concrete, "application/json", br#"{"events": []}"#, None)
+                }
                 "post" => server.post(&concrete, "text/plain", NOT_AN_ADVISORY.as_bytes(), None),
                 other => panic!("undocumented method {other}"),
             };

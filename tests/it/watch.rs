@@ -206,8 +206,11 @@ fn a_registry_push_event_makes_serve_poll_and_trigger_at_once() {
         assert!(Instant::now() < deadline, "the first watch round never indexed the images\n{}", server.stderr());
         std::thread::sleep(Duration::from_millis(50));
     }
-    let new_vendor =
-        images.registry.push_image("vendor/debian", "bookworm", &TestImage::new(vec![vendor_layer("3.0.13-1~deb12u1", "v2")]));
+    let new_vendor = images.registry.push_image(
+        "vendor/debian",
+        "bookworm",
+        &TestImage::new(vec![vendor_layer("3.0.13-1~deb12u1", "v2")]),
+    );
     // The registry's notification for that push (interval_secs is an hour: only the event can
     // start the next round before the deadline).
     let envelope = json!({ "events": [{
@@ -319,7 +322,11 @@ trigger = {{ kind = "webhook", url = "{hook}/hooks/rebuild", secret_env = "HOOK_
     *mirror_version.lock().unwrap() = "3.0.13-1~deb12u1".to_string();
     webhook.fail_next(1, Fault::Status(500));
     let report = watch_round(&ws);
-    assert_eq!((report["n_triggers_sent"].as_u64(), report["n_trigger_failures"].as_u64()), (Some(0), Some(1)), "{report}");
+    assert_eq!(
+        (report["n_triggers_sent"].as_u64(), report["n_trigger_failures"].as_u64()),
+        (Some(0), Some(1)),
+        "{report}"
+    );
     let records = rebuilds(&ws);
     assert_eq!(records[0]["status"], "pending");
     assert_eq!(records[0]["n_attempts"], 1);
@@ -374,7 +381,11 @@ trigger = {{ kind = "webhook", url = "{hook}/hook", secret_env = "HOOK_SECRET" }
     };
     ws.write_config(&config(&webhook.url()));
     watch_round(&ws);
-    images.registry.push_image("vendor/debian", "bookworm", &TestImage::new(vec![vendor_layer("3.0.13-1~deb12u1", "v2")]));
+    images.registry.push_image(
+        "vendor/debian",
+        "bookworm",
+        &TestImage::new(vec![vendor_layer("3.0.13-1~deb12u1", "v2")]),
+    );
     watch_round(&ws);
     watch_round(&ws);
     let records = rebuilds(&ws);
@@ -388,12 +399,20 @@ trigger = {{ kind = "webhook", url = "{hook}/hook", secret_env = "HOOK_SECRET" }
     let slow = WebhookReceiver::start(WEBHOOK_SECRET);
     slow.fail_next(1, Fault::Delay(Duration::from_secs(30)));
     ws.write_config(&config(&slow.url()));
-    images.registry.push_image("vendor/debian", "bookworm", &TestImage::new(vec![vendor_layer("3.0.14-1~deb12u1", "v3")]));
+    images.registry.push_image(
+        "vendor/debian",
+        "bookworm",
+        &TestImage::new(vec![vendor_layer("3.0.14-1~deb12u1", "v3")]),
+    );
     watch_round(&ws);
     slow.release();
     let records = rebuilds(&ws);
     assert_eq!(records[0]["status"], "pending", "{records:#?}");
-    assert!(records[0]["error"].as_str().unwrap().contains("timed out") || records[0]["error"].as_str().unwrap().contains("timeout"), "{records:#?}");
+    assert!(
+        records[0]["error"].as_str().unwrap().contains("timed out")
+            || records[0]["error"].as_str().unwrap().contains("timeout"),
+        "{records:#?}"
+    );
     watch_round(&ws);
     let records = rebuilds(&ws);
     assert_eq!(records[0]["status"], "requested", "{records:#?}");
@@ -408,7 +427,12 @@ fn polling_a_thousand_unchanged_tags_sends_only_head_requests() {
     let digest = registry.push_image("vendor/debian", "t0", &image);
     let manifest = image.manifest();
     for i in 1..N {
-        registry.push_manifest("vendor/debian", &format!("t{i}"), "application/vnd.oci.image.manifest.v1+json", &manifest);
+        registry.push_manifest(
+            "vendor/debian",
+            &format!("t{i}"),
+            "application/vnd.oci.image.manifest.v1+json",
+            &manifest,
+        );
     }
     let mut config = String::from("[watch]\nregistry_requests_per_sec = 100000.0\nregistry_concurrency = 8\n");
     for i in 0..N {
@@ -461,11 +485,13 @@ fn a_multi_platform_parent_counts_only_for_the_platforms_in_use() {
     let registry = TestRegistry::start();
     let amd_v1 = vendor_layer("3.0.11-1~deb12u2", "amd64 v1");
     let amd64 = TestImage::new(vec![amd_v1.clone()]);
-    let arm64 = |marker: &str| TestImage::new(vec![vendor_layer("3.0.11-1~deb12u2", marker)]).platform("arm64", Some("v8"));
+    let arm64 =
+        |marker: &str| TestImage::new(vec![vendor_layer("3.0.11-1~deb12u2", marker)]).platform("arm64", Some("v8"));
     push_index(&registry, "vendor/debian", "bookworm", &amd64, &arm64("arm64 v1"));
     registry.push_image("acme/base", "12", &TestImage::new(vec![amd_v1, file_layer("etc/acme/base", "1")]));
     let github = GithubReceiver::start(GH_TOKEN);
-    let (vendor, base) = (format!("{}/vendor/debian:bookworm", registry.host()), format!("{}/acme/base:12", registry.host()));
+    let (vendor, base) =
+        (format!("{}/vendor/debian:bookworm", registry.host()), format!("{}/acme/base:12", registry.host()));
     let ws = Workspace::new();
     ws.write_config(&format!(
         r#"
