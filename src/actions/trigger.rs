@@ -463,9 +463,11 @@ impl PreparedRequest {
 
 impl fmt::Debug for PreparedRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The path is left out: webhook URLs (Slack-style, Jenkins build tokens) often carry
+        // their secret there.
         let url = match self.url.split_once('?') {
-            Some((base, query)) => format!("{base}?{}", redact_form(query)),
-            None => self.url.clone(),
+            Some((_, query)) => format!("{}/***?{}", origin(&self.url), redact_form(query)),
+            None => format!("{}/***", origin(&self.url)),
         };
         let headers: Vec<(&str, String)> = self
             .headers
@@ -1174,13 +1176,13 @@ mod tests {
         }
         let by_hand = PreparedRequest {
             method: "POST".into(),
-            url: "https://hooks.example.com/x?a=1&token=zz-very-secret-zz".into(),
+            url: "https://hooks.example.com/services/zz-path-secret-zz?a=1&token=zz-very-secret-zz".into(),
             headers: vec![("authorization".into(), "zz-very-secret-zz".into())],
             body: Vec::new(),
         };
         let debug = format!("{by_hand:?}");
-        assert!(!debug.contains("zz-very-secret-zz"), "{debug}");
-        assert!(debug.contains("?a=1&token=***"), "{debug}");
+        assert!(!debug.contains("zz-very-secret-zz") && !debug.contains("zz-path-secret-zz"), "{debug}");
+        assert!(debug.contains("https://hooks.example.com/***?a=1&token=***"), "{debug}");
         assert_eq!(format!("{secret:?}"), "Secret(***)");
         assert_eq!(format!("{:?}", Some(&secret)), "Some(Secret(***))");
     }
@@ -1255,7 +1257,9 @@ mod tests {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777);
         let github_401 =
             br#"{"message":"Bad credentials","documentation_url":"https://docs.github.com/rest","status":"401"}"#;
-        let cases: Vec<(u16, Option<&str>, Option<&str>, &[u8], TriggerOutcome)> = vec![
+        // (status, Retry-After, Location, body, expected)
+        type Case<'a> = (u16, Option<&'a str>, Option<&'a str>, &'a [u8], TriggerOutcome);
+        let cases: Vec<Case<'_>> = vec![
             (204, None, None, b"", TriggerOutcome::Accepted { status: 204, detail: None }),
             (
                 200,
