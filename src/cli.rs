@@ -71,6 +71,35 @@ enum Command {
     /// Rebuild requests and their outcomes
     #[command(subcommand)]
     Rebuilds(RebuildsCommand),
+    /// Notifications: the outbox of messages to Slack and webhooks
+    #[command(subcommand)]
+    Notify(NotifyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum NotifyCommand {
+    /// List outbox messages, newest first
+    List {
+        /// pending, delivered or dead
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        route: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Put a dead-lettered message (or, with --all, every one) back in line for delivery
+    Retry {
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        id: Option<i64>,
+        #[arg(long)]
+        all: bool,
+    },
+    /// Route new events and deliver the messages that are due, once (`serve` does this
+    /// continuously)
+    Send,
 }
 
 #[derive(Debug, Args)]
@@ -181,6 +210,9 @@ struct ServeArgs {
     /// Serve only: do not watch images (no polling, no rebuild triggers)
     #[arg(long)]
     no_watch: bool,
+    /// Serve only: do not send notifications (events still enter the outbox)
+    #[arg(long)]
+    no_notify: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -340,7 +372,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Serve(args) => {
             overrides.listen = args.listen;
             let config = Config::load(&overrides).map_err(|e| Failure::Usage(e.into()))?;
-            let options = crate::api::ServeOptions { sync: !args.no_sync, watch: !args.no_watch };
+            let options = crate::api::ServeOptions { sync: !args.no_sync, watch: !args.no_watch, notify: !args.no_notify };
             crate::api::run(&config, &options).map_err(|e| match e {
                 e if e.is_usage() => Failure::Usage(e.into()),
                 e @ crate::api::ServeError::Store(_) => Failure::Store(e.into()),
@@ -391,6 +423,67 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
                     Format::Json => output::rebuilds::rebuilds_json(&records),
                 }
             );
+            Ok(())
+        }
+        Command::Notify(command) => {
+            let config = Config::load(&overrides).map_err(|e| Failure::Usage(e.into()))?;
+            let mut store = open_store(&config)?;
+            match command {
+                NotifyCommand::List { status, route, limit, format } => {
+                    if let Some(s) = status.as_deref().filter(|s| !["pending", "delivered", "dead"].contains(s)) {
+                        return Err(Failure::Usage(anyhow::anyhow!("unknown status {s:?}: use pending, delivered or dead")));
+                    }
+                    let messages = store
+                        .outbox(status.as_deref(), route.as_deref(), limit)
+                        .map_err(|e| Failure::Store(e.into()))?;
+                    print!(
+                        "{}",
+                        match format {
+                            Format::Table => output::notifications::outbox_table(&messages),
+                            Format::Json => output::notifications::outbox_json(&messages),
+                        }
+                    );
+                }
+                NotifyCommand::Retry { id, all } => {
+                    let n = store
+                        .retry_dead(if all { None } else { id }, crate::watch::unix_now())
+                        .map_err(|e| Failure::Store(e.into()))?;
+                    if n == 0 && !all {
+                        return Err(Failure::Work(anyhow::anyhow!("no dead-lettered message with id {}", id.unwrap_or(0))));
+                    }
+                    println!("{n} message(s) back in line for delivery");
+                }
+                NotifyCommand::Send => {
+                    let mut sender = crate::notify::Sender::default();
+                    let mut total = crate::notify::PassReport::default();
+                    // Every due message of every route, pacing included; stops when nothing
+                    // more is due now.
+                    loop {
+                        let (report, next) = crate::notify::pass(
+                            &mut store,
+                            &mut sender,
+                            &config.notify,
+                            &config.watch,
+                            &config.platform.to_string(),
+                        )
+                        .map_err(|e| Failure::Store(e.into()))?;
+                        let progressed = report.n_delivered + report.n_failed + report.n_dead + report.n_events > 0;
+                        total.n_events += report.n_events;
+                        total.n_messages += report.n_messages;
+                        total.n_delivered += report.n_delivered;
+                        total.n_failed += report.n_failed;
+                        total.n_dead += report.n_dead;
+                        match next {
+                            Some(wait) if wait <= config.notify.min_interval && progressed => std::thread::sleep(wait),
+                            _ => break,
+                        }
+                    }
+                    println!(
+                        "{} events routed into {} messages; {} delivered, {} failed (will retry), {} dead-lettered",
+                        total.n_events, total.n_messages, total.n_delivered, total.n_failed, total.n_dead
+                    );
+                }
+            }
             Ok(())
         }
         Command::Images(ImagesCommand::List) => {

@@ -13,6 +13,7 @@ use crate::correlate::MatchPolicy;
 use crate::feeds::definition::{self, DefinitionError, FeedDef, FeedSpec};
 use crate::images::manifest::Platform;
 use crate::layers::LayerLimits;
+use crate::notify::spec::{NotifyConfig, NotifyConfigError, NotifySection};
 use crate::watch::spec::{WatchConfig, WatchConfigError, WatchSection};
 
 pub const DEFAULT_CONFIG_FILE: &str = "cascade.toml";
@@ -46,6 +47,9 @@ pub struct FileConfig {
     /// `[watch]`: watched images, their triggers, package mirrors, the rebuild policy.
     #[serde(default)]
     pub watch: WatchSection,
+    /// `[notify]`: notification routes (Slack, signed webhooks) and delivery settings.
+    #[serde(default)]
+    pub notify: NotifySection,
 }
 
 /// `[api]`: the HTTP API of `cascade serve`.
@@ -120,6 +124,7 @@ pub struct Config {
     pub api: ApiConfig,
     pub matching: MatchPolicy,
     pub watch: WatchConfig,
+    pub notify: NotifyConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -134,6 +139,8 @@ pub enum ConfigError {
     Feed(#[from] DefinitionError),
     #[error(transparent)]
     Watch(#[from] WatchConfigError),
+    #[error(transparent)]
+    Notify(#[from] NotifyConfigError),
 }
 
 /// `$XDG_DATA_HOME/cascade/cascade.db`, else `~/.local/share/cascade/cascade.db`, else
@@ -169,8 +176,10 @@ impl Config {
         let mut insecure_registries = file.registry.insecure;
         insecure_registries.extend(overrides.insecure_registries.iter().cloned());
         let watch = WatchConfig::resolve(file.watch, &platform)?;
+        let notify = NotifyConfig::resolve(file.notify)?;
         Ok(Config {
             watch,
+            notify,
             db: overrides.db.clone().or(file.db).unwrap_or_else(default_db_path),
             platform,
             insecure_registries,

@@ -24,6 +24,9 @@
 //! watch round: poll watched tags (HEAD) ─► scan what changed ─► graph (parents, staleness)
 //!   ─► actions::pkgindex (is the fix installable?) ─► actions::plan (causes, cascade order)
 //!   ─► store::watch (causes, rebuild records) ─► actions::trigger (CI receivers)
+//!
+//! notifications: events (written with the change) ─► notify (route into the outbox, once)
+//!   ─► Slack / signed webhooks (paced, retried, dead-lettered)
 //! ```
 //!
 //! - [`config`]: built-in defaults, `cascade.toml`, `CASCADE_*` environment variables.
@@ -45,6 +48,7 @@
 //! - [`actions`]: package-index checks, the rebuild planner (pure), rebuild triggers.
 //! - [`watch`]: the watch config, polling, registry events, and the watch round that `serve`
 //!   runs on its interval and `cascade watch` runs once.
+//! - [`notify`]: notification routes, Slack rendering, the outbox router and sender.
 //! - [`output`]: rendering of command results (tables, lines, JSON, SARIF, CycloneDX).
 //! - [`api`]: the HTTP API (axum, `/v1`, bearer tokens, metrics, OpenAPI) and the `serve`
 //!   stage with its feed scheduler; its queries live in `store::queries`.
@@ -61,6 +65,7 @@
 //! - An ingest is one transaction: a fetch or parse failure leaves the feed's previous data.
 //! - Findings never lag: they change in the same transaction as the entries or packages
 //!   they follow; a full rebuild gives the same findings as the incremental updates.
+//! - A notification event commits with its change and is routed into the outbox exactly once.
 //! - A rebuild cause acts at most once per image; a rebuild request is stored before it is
 //!   sent; a child is never triggered before its parent's new digest has been indexed.
 
@@ -85,6 +90,7 @@ pub mod store;
 pub mod versions;
 
 pub mod watch;
+pub mod notify;
 
 pub mod api;
 

@@ -35,6 +35,7 @@ use crate::correlate::MatchPolicy;
 use crate::store::queries::ReadPool;
 use crate::store::{Store, StoreError};
 use crate::watch::spec::WatchConfig;
+use crate::notify::NotifyLoop;
 use crate::watch::{WakeHandle, WatchLoop, Watcher};
 
 pub use auth::{AuthError, Tokens, READ_TOKEN_ENV, WRITE_TOKEN_ENV};
@@ -113,6 +114,7 @@ fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/v1/findings", get(routes::list_findings)),
         ("/v1/images/{reference}/graph", get(routes::image_graph)),
         ("/v1/rebuilds", get(routes::list_rebuilds)),
+        ("/v1/notifications", get(routes::list_notifications)),
         // The bodies are read by the handlers with their own bounds (api::body).
         ("/v1/mail", post(routes::post_mail).layer(DefaultBodyLimit::disable())),
         ("/v1/registry-events", post(routes::post_registry_events).layer(DefaultBodyLimit::disable())),
@@ -228,6 +230,8 @@ pub struct ServeOptions {
     pub sync: bool,
     /// Run the watch loop when images are watched (`--no-watch` turns it off).
     pub watch: bool,
+    /// Run the notifier when routes are configured (`--no-notify` turns it off).
+    pub notify: bool,
 }
 
 fn listen_address(text: &str) -> Result<SocketAddr, ServeError> {
@@ -259,6 +263,12 @@ pub fn run(config: &Config, options: &ServeOptions) -> Result<(), ServeError> {
         wake: watch_loop.as_ref().map(WatchLoop::handle),
     };
     let state = AppState::open(&config.db, config.matching, tokens, watch)?;
+    let notify_loop = if options.notify && !config.notify.routes.is_empty() {
+        let store = Store::open_with_policy(&config.db, config.matching)?;
+        Some(NotifyLoop::start(store, config.notify.clone(), config.watch.clone(), config.platform.to_string()))
+    } else {
+        None
+    };
     let listener = std::net::TcpListener::bind(addr).map_err(|source| ServeError::Bind { addr, source })?;
     listener.set_nonblocking(true)?;
     let bound = listener.local_addr()?;
@@ -283,6 +293,9 @@ pub fn run(config: &Config, options: &ServeOptions) -> Result<(), ServeError> {
     }
     if let Some(watch_loop) = watch_loop {
         watch_loop.stop(SYNC_GRACE);
+    }
+    if let Some(notify_loop) = notify_loop {
+        notify_loop.stop(SYNC_GRACE);
     }
     runtime.shutdown_timeout(Duration::from_secs(1));
     served?;

@@ -159,6 +159,11 @@ pub fn document() -> Value {
                 vec![query("image", "Only rebuilds of this image reference.", json!({ "type": "string" })),
                      query("limit", "At most this many (default 100, at most 1000).", json!({ "type": "integer", "minimum": 1 }))],
                 with_errors(json!({ "200": ok("Rebuilds.", json!({ "type": "object", "properties": { "items": { "type": "array", "items": schema("Rebuild") } } })) }), &[])),
+            "/v1/notifications": get("The notification outbox, newest first: route, subject, kind, status, attempts, last error and the exact body (never a webhook URL).",
+                vec![query("status", "pending, delivered or dead.", json!({ "type": "string", "enum": ["pending", "delivered", "dead"] })),
+                     query("route", "Only this route's messages.", json!({ "type": "string" })),
+                     query("limit", "At most this many (default 100, at most 1000).", json!({ "type": "integer", "minimum": 1 }))],
+                with_errors(json!({ "200": ok("Messages.", json!({ "type": "object", "properties": { "items": { "type": "array", "items": schema("Notification") } } })) }), &[])),
             "/v1/images/{reference}/vulnerabilities": get(
                 "An image's findings, and whether any feed covers its release.",
                 vec![reference, image_platform, severity, fixable],
@@ -273,6 +278,12 @@ fn schemas() -> Value {
             "image": { "$ref": "#/components/schemas/GraphEntry" },
             "ancestors": { "type": "array", "items": { "$ref": "#/components/schemas/GraphEntry" } },
             "children": { "type": "array", "items": { "$ref": "#/components/schemas/GraphEntry" } } } },
+        "Notification": { "type": "object", "properties": {
+            "id": { "type": "integer" }, "route": text, "subject": text,
+            "kind": { "type": "string", "enum": ["announcement", "new-images", "resolved", "fix-installable", "rebuild", "digest"] },
+            "status": { "type": "string", "enum": ["pending", "delivered", "dead"] },
+            "n_attempts": { "type": "integer" }, "created_at": text, "delivered_at": text_or_null,
+            "next_attempt_at": text_or_null, "last_error": text_or_null, "payload": { "type": "object" } } },
         "Rebuild": { "type": "object", "properties": {
             "id": { "type": "integer" }, "image": text,
             "status": { "type": "string", "enum": ["pending", "requested", "confirmed", "failed", "timed-out"] },

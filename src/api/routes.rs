@@ -21,6 +21,7 @@ use super::views::{
 use super::AppState;
 use crate::advisories::Severity;
 use crate::images::reference::ImageRef;
+use crate::output::notifications::NotificationView;
 use crate::output::rebuilds::{GraphEntryView, RebuildView};
 use crate::store::queries::{AdvisoryFilter, FindingFilter, FindingKey, ImageFilter};
 use crate::store::{Store, StoredImage};
@@ -476,6 +477,32 @@ pub async fn list_rebuilds(
     let view = with_store(&state, move |store| {
         let records = store.rebuilds(image.as_deref(), limit)?;
         Ok(serde_json::json!({ "items": records.iter().map(RebuildView::from).collect::<Vec<_>>() }))
+    })
+    .await?;
+    json(&view)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationsQuery {
+    status: Option<String>,
+    route: Option<String>,
+    limit: Option<usize>,
+}
+
+/// `GET /v1/notifications`: the outbox, newest first (route names, never webhook URLs).
+pub async fn list_notifications(
+    State(state): State<AppState>,
+    q: Result<Query<NotificationsQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let q = query(q)?;
+    if let Some(s) = q.status.as_deref().filter(|s| !["pending", "delivered", "dead"].contains(s)) {
+        return Err(ApiError::bad_request(format!("unknown status {s:?}: use pending, delivered or dead")));
+    }
+    let limit = page_limit(q.limit)?;
+    let view = with_store(&state, move |store| {
+        let messages = store.outbox(q.status.as_deref(), q.route.as_deref(), limit)?;
+        Ok(serde_json::json!({ "items": messages.iter().map(NotificationView::from).collect::<Vec<_>>() }))
     })
     .await?;
     json(&view)

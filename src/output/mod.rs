@@ -16,6 +16,7 @@ use crate::scan::{LayerReport, ScanReport};
 use crate::store::queries::{AffectedImage, ImagePackages, MatchedBy};
 use crate::store::{FeedHealth, StoredImage};
 
+pub mod notifications;
 pub mod rebuilds;
 pub mod vulns;
 

@@ -279,6 +279,7 @@ impl Store {
             Vec::new()
         };
         changes.findings = super::findings::update_keys(&tx, &touched, &policy)?;
+        super::notifications::record_findings(&tx, &changes.findings, super::unix_now())?;
         let commit_at = std::time::Instant::now();
         tx.commit().map_err(sql("committing an ingest"))?;
         tracing::debug!(

@@ -5,6 +5,7 @@
 
 mod advisories;
 mod findings;
+pub mod notifications;
 pub mod queries;
 pub mod watch;
 
@@ -29,6 +30,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0002_advisories.sql", include_str!("../../schema/0002_advisories.sql")),
     ("0003_findings.sql", include_str!("../../schema/0003_findings.sql")),
     ("0004_watch.sql", include_str!("../../schema/0004_watch.sql")),
+    ("0005_notifications.sql", include_str!("../../schema/0005_notifications.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +45,11 @@ pub enum StoreError {
     Sql { doing: &'static str, source: rusqlite::Error },
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+}
+
+/// Unix seconds now, for the records that schedule work (watch, rebuilds, notifications).
+pub(crate) fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 fn sql(doing: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
@@ -322,8 +329,10 @@ impl Store {
         findings::correlate_states(&tx, distro, release, &new_states, &policy)?;
         findings::drop_orphan_states(&tx, &old_states)?;
         let new_findings = findings::image_changes(&tx, image_id)?;
+        let delta = findings::diff_image(old_findings, new_findings);
+        notifications::record_findings(&tx, &delta, unix_now())?;
         tx.commit().map_err(sql("saving an inventory"))?;
-        Ok(SavedInventory { image_id, findings: findings::diff_image(old_findings, new_findings) })
+        Ok(SavedInventory { image_id, findings: delta })
     }
 
     /// Every stored image, by reference.

@@ -4,7 +4,7 @@
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::{sql, Store, StoreError};
+use super::{notifications, sql, Store, StoreError};
 use crate::graph::{Edge, EdgeSource, GraphNode};
 
 /// One watched tag's state.
@@ -456,7 +456,40 @@ impl Store {
     /// Stores what the mirrors said about fixed versions.
     pub fn record_fix_availability(&mut self, rows: &[FixAvailability], now: i64) -> Result<(), StoreError> {
         let doing = "recording fix availability";
+        // One row per key (several images may wait for the same fix).
+        let mut seen = std::collections::HashSet::new();
+        let rows: Vec<&FixAvailability> = rows
+            .iter()
+            .filter(|a| seen.insert((a.distro.as_str(), a.release.as_str(), a.package.as_str(), a.fixed_version.as_str())))
+            .collect();
         let tx = self.conn.transaction().map_err(sql(doing))?;
+        {
+            let mut previous = tx
+                .prepare_cached(
+                    "SELECT state FROM fix_availability
+                     WHERE distro = ?1 AND release = ?2 AND package = ?3 AND fixed_version = ?4",
+                )
+                .map_err(sql(doing))?;
+            for a in rows.iter().filter(|a| a.state == "installable") {
+                let before: Option<String> = previous
+                    .query_row(params![a.distro, a.release, a.package, a.fixed_version], |r| r.get(0))
+                    .optional()
+                    .map_err(sql(doing))?;
+                // A fix first seen installable is part of the first announcement; one that
+                // becomes installable later is news.
+                if before.is_some_and(|b| b != "installable") {
+                    notifications::record_fix_installable(
+                        &tx,
+                        &a.distro,
+                        &a.release,
+                        &a.package,
+                        &a.fixed_version,
+                        a.available_version.as_deref(),
+                        now,
+                    )?;
+                }
+            }
+        }
         {
             let mut upsert = tx
                 .prepare_cached(
@@ -615,6 +648,38 @@ impl Store {
         Ok(records)
     }
 
+    /// One rebuild by id, with its causes.
+    pub fn rebuild(&self, id: i64) -> Result<Option<RebuildRecord>, StoreError> {
+        let doing = "reading a rebuild";
+        let record = self
+            .conn
+            .query_row(&format!("SELECT {REBUILD_COLUMNS} FROM rebuilds WHERE id = ?1"), [id], rebuild_row)
+            .optional()
+            .map_err(sql(doing))?;
+        let mut records: Vec<RebuildRecord> = record.into_iter().collect();
+        self.fill_causes(&mut records)?;
+        Ok(records.pop())
+    }
+
+    /// `(image, status)` of the rebuilds an advisory caused, oldest first.
+    pub fn rebuilds_for_advisory(&self, advisory_id: &str) -> Result<Vec<(String, RebuildStatus)>, StoreError> {
+        let doing = "reading an advisory's rebuilds";
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT r.image, r.status FROM rebuild_causes c JOIN rebuilds r ON r.id = c.rebuild_id
+                 WHERE c.advisory_id = ?1 ORDER BY r.id",
+            )
+            .map_err(sql(doing))?;
+        let rows = stmt
+            .query_map([advisory_id], |r| {
+                let status: String = r.get(1)?;
+                Ok((r.get(0)?, RebuildStatus::parse(&status).unwrap_or(RebuildStatus::Failed)))
+            })
+            .map_err(sql(doing))?;
+        rows.collect::<Result<_, _>>().map_err(sql(doing))
+    }
+
     /// The latest rebuild of an image, whatever its status.
     pub fn last_rebuild(&self, image: &str) -> Result<Option<RebuildRecord>, StoreError> {
         Ok(self.rebuilds(Some(image), 1)?.into_iter().next())
@@ -635,54 +700,79 @@ impl Store {
         Ok(())
     }
 
-    /// Records one delivery attempt of a pending rebuild.
-    pub fn record_attempt(&self, id: i64, outcome: &AttemptOutcome, now: i64) -> Result<(), StoreError> {
+    /// Records one delivery attempt of a pending rebuild; an accepted or a final failure is
+    /// a notification event in the same transaction.
+    pub fn record_attempt(&mut self, id: i64, outcome: &AttemptOutcome, now: i64) -> Result<(), StoreError> {
         let doing = "recording a rebuild attempt";
-        match outcome {
-            AttemptOutcome::Accepted { response } => self.conn.execute(
-                "UPDATE rebuilds SET status = 'requested', n_attempts = n_attempts + 1, requested_at = ?2,
-                                     next_attempt_at = NULL, response = ?3, error = NULL
-                 WHERE id = ?1 AND status = 'pending'",
-                params![id, now, response],
+        let tx = self.conn.transaction().map_err(sql(doing))?;
+        let (n, event) = match outcome {
+            AttemptOutcome::Accepted { response } => (
+                tx.execute(
+                    "UPDATE rebuilds SET status = 'requested', n_attempts = n_attempts + 1, requested_at = ?2,
+                                         next_attempt_at = NULL, response = ?3, error = NULL
+                     WHERE id = ?1 AND status = 'pending'",
+                    params![id, now, response],
+                ),
+                Some("requested"),
             ),
-            AttemptOutcome::Retry { error, next_attempt_at } => self.conn.execute(
-                "UPDATE rebuilds SET n_attempts = n_attempts + 1, next_attempt_at = ?3, error = ?2
-                 WHERE id = ?1 AND status = 'pending'",
-                params![id, error, next_attempt_at],
+            AttemptOutcome::Retry { error, next_attempt_at } => (
+                tx.execute(
+                    "UPDATE rebuilds SET n_attempts = n_attempts + 1, next_attempt_at = ?3, error = ?2
+                     WHERE id = ?1 AND status = 'pending'",
+                    params![id, error, next_attempt_at],
+                ),
+                None,
             ),
-            AttemptOutcome::Failed { error } => self.conn.execute(
-                "UPDATE rebuilds SET status = 'failed', n_attempts = n_attempts + 1, next_attempt_at = NULL,
-                                     finished_at = ?2, error = ?3
-                 WHERE id = ?1 AND status = 'pending'",
-                params![id, now, error],
+            AttemptOutcome::Failed { error } => (
+                tx.execute(
+                    "UPDATE rebuilds SET status = 'failed', n_attempts = n_attempts + 1, next_attempt_at = NULL,
+                                         finished_at = ?2, error = ?3
+                     WHERE id = ?1 AND status = 'pending'",
+                    params![id, now, error],
+                ),
+                Some("failed"),
             ),
+        };
+        if n.map_err(sql(doing))? == 1 {
+            if let Some(status) = event {
+                notifications::record_rebuild(&tx, id, status, now)?;
+            }
         }
-        .map(|_| ())
-        .map_err(sql(doing))
+        tx.commit().map_err(sql(doing))
     }
 
     /// A requested rebuild produced `new_digest`.
-    pub fn confirm_rebuild(&self, id: i64, new_digest: &str, now: i64) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                "UPDATE rebuilds SET status = 'confirmed', new_digest = ?2, finished_at = ?3
-                 WHERE id = ?1 AND status = 'requested'",
-                params![id, new_digest, now],
-            )
-            .map(|_| ())
-            .map_err(sql("confirming a rebuild"))
+    pub fn confirm_rebuild(&mut self, id: i64, new_digest: &str, now: i64) -> Result<(), StoreError> {
+        self.finish_rebuild(
+            id,
+            "confirmed",
+            "UPDATE rebuilds SET status = 'confirmed', new_digest = ?2, finished_at = ?3
+             WHERE id = ?1 AND status = 'requested'",
+            new_digest,
+            now,
+        )
     }
 
     /// A requested rebuild produced no new digest in time.
-    pub fn time_out_rebuild(&self, id: i64, now: i64, error: &str) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                "UPDATE rebuilds SET status = 'timed-out', finished_at = ?2, error = ?3
-                 WHERE id = ?1 AND status = 'requested'",
-                params![id, now, error],
-            )
-            .map(|_| ())
-            .map_err(sql("timing out a rebuild"))
+    pub fn time_out_rebuild(&mut self, id: i64, now: i64, error: &str) -> Result<(), StoreError> {
+        self.finish_rebuild(
+            id,
+            "timed-out",
+            "UPDATE rebuilds SET status = 'timed-out', error = ?2, finished_at = ?3
+             WHERE id = ?1 AND status = 'requested'",
+            error,
+            now,
+        )
+    }
+
+    /// Moves a requested rebuild to its final state with its notification event.
+    fn finish_rebuild(&mut self, id: i64, status: &str, update: &str, text: &str, now: i64) -> Result<(), StoreError> {
+        let doing = "finishing a rebuild";
+        let tx = self.conn.transaction().map_err(sql(doing))?;
+        if tx.execute(update, params![id, text, now]).map_err(sql(doing))? == 1 {
+            notifications::record_rebuild(&tx, id, status, now)?;
+        }
+        tx.commit().map_err(sql(doing))
     }
 }
 

@@ -294,6 +294,7 @@ fn openapi_lists_every_route_and_metrics_parse() {
         "/v1/findings",
         "/v1/images/{reference}/graph",
         "/v1/rebuilds",
+        "/v1/notifications",
         "/v1/mail",
         "/v1/registry-events",
     ] {
