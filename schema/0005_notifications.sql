@@ -57,6 +57,7 @@ CREATE TABLE digest_items (
     advisory_id TEXT    NOT NULL,
     -- JSON: severity, images, packages, fixable.
     detail      TEXT    NOT NULL,
-    added_at    INTEGER NOT NULL
+    -- Unix milliseconds: digest periods may be short.
+    added_at_ms INTEGER NOT NULL
 );
-CREATE INDEX digest_items_by_route ON digest_items (route, added_at);
+CREATE INDEX digest_items_by_route ON digest_items (route, added_at_ms);

@@ -372,7 +372,8 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Serve(args) => {
             overrides.listen = args.listen;
             let config = Config::load(&overrides).map_err(|e| Failure::Usage(e.into()))?;
-            let options = crate::api::ServeOptions { sync: !args.no_sync, watch: !args.no_watch, notify: !args.no_notify };
+            let options =
+                crate::api::ServeOptions { sync: !args.no_sync, watch: !args.no_watch, notify: !args.no_notify };
             crate::api::run(&config, &options).map_err(|e| match e {
                 e if e.is_usage() => Failure::Usage(e.into()),
                 e @ crate::api::ServeError::Store(_) => Failure::Store(e.into()),
@@ -431,7 +432,9 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             match command {
                 NotifyCommand::List { status, route, limit, format } => {
                     if let Some(s) = status.as_deref().filter(|s| !["pending", "delivered", "dead"].contains(s)) {
-                        return Err(Failure::Usage(anyhow::anyhow!("unknown status {s:?}: use pending, delivered or dead")));
+                        return Err(Failure::Usage(anyhow::anyhow!(
+                            "unknown status {s:?}: use pending, delivered or dead"
+                        )));
                     }
                     let messages = store
                         .outbox(status.as_deref(), route.as_deref(), limit)
@@ -449,7 +452,10 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
                         .retry_dead(if all { None } else { id }, crate::watch::unix_now())
                         .map_err(|e| Failure::Store(e.into()))?;
                     if n == 0 && !all {
-                        return Err(Failure::Work(anyhow::anyhow!("no dead-lettered message with id {}", id.unwrap_or(0))));
+                        return Err(Failure::Work(anyhow::anyhow!(
+                            "no dead-lettered message with id {}",
+                            id.unwrap_or(0)
+                        )));
                     }
                     println!("{n} message(s) back in line for delivery");
                 }

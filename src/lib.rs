@@ -89,8 +89,8 @@ pub mod scan;
 pub mod store;
 pub mod versions;
 
-pub mod watch;
 pub mod notify;
+pub mod watch;
 
 pub mod api;
 

@@ -32,10 +32,10 @@ use axum::Router;
 
 use crate::config::Config;
 use crate::correlate::MatchPolicy;
+use crate::notify::NotifyLoop;
 use crate::store::queries::ReadPool;
 use crate::store::{Store, StoreError};
 use crate::watch::spec::WatchConfig;
-use crate::notify::NotifyLoop;
 use crate::watch::{WakeHandle, WatchLoop, Watcher};
 
 pub use auth::{AuthError, Tokens, READ_TOKEN_ENV, WRITE_TOKEN_ENV};

@@ -30,7 +30,10 @@ use crate::http::parse_retry_after;
 use crate::store::notifications::{NewMessage, NotificationEvent, Routing};
 use crate::store::{Store, StoreError};
 use crate::watch::spec::WatchConfig;
-use slack::{AdvisoryNotice, DigestLine, DigestNotice, ImageGroup, ImageLine, NoticeKind, PackageLine, RebuildLine, RebuildNotice};
+use slack::{
+    AdvisoryNotice, DigestLine, DigestNotice, ImageGroup, ImageLine, NoticeKind, PackageLine, RebuildLine,
+    RebuildNotice,
+};
 use spec::{NotifyConfig, Route, SecretSource, TargetKind};
 
 /// Events routed per pass, so that a burst does not hold the writer for long.
@@ -161,7 +164,11 @@ fn advisory_subject(feed: &str, id: &str) -> String {
 }
 
 /// The installability the watcher recorded for a package's fix.
-fn fix_state(store: &Store, image: &crate::store::queries::ImageSummary, package: &crate::store::queries::AffectedPackage) -> Option<String> {
+fn fix_state(
+    store: &Store,
+    image: &crate::store::queries::ImageSummary,
+    package: &crate::store::queries::AffectedPackage,
+) -> Option<String> {
     let (distro, release) = (image.distro.as_deref()?, image.release.as_deref()?);
     let fixed = package.fixed_version.as_deref()?;
     for key in [&package.source_name, &package.name] {
@@ -201,10 +208,14 @@ fn route_advisory(
         .map(|(image, status)| RebuildLine { image, status: status.as_str().to_string() })
         .collect();
     for route in &config.routes {
-        if severity < route.min_severity {
+        let announced = store.announced_images(&route.name, &subject)?;
+        // What a route announced it follows up, even when the advisory is gone from its feed
+        // (withdrawn advisories have no severity left to compare).
+        if announced.is_none() && severity < route.min_severity {
             continue;
         }
-        let wanted = |image: &str, fixed: Option<&str>| route.wants_image(image) && (!route.fixable_only || fixed.is_some());
+        let wanted =
+            |image: &str, fixed: Option<&str>| route.wants_image(image) && (!route.fixable_only || fixed.is_some());
         let lines: Vec<ImageLine> = current
             .iter()
             .filter(|i| route.wants_image(&i.image.reference))
@@ -224,7 +235,6 @@ fn route_advisory(
             })
             .filter(|l| !l.packages.is_empty())
             .collect();
-        let announced = store.announced_images(&route.name, &subject)?;
         let kind;
         let shown: Vec<ImageLine>;
         let mut now_announced: Vec<String> = lines.iter().map(|l| l.reference.clone()).collect();
@@ -292,7 +302,16 @@ fn route_advisory(
                         route,
                         &subject,
                         NoticeKind::NewImages,
-                        advisory_notice(config, &advisory, feed, advisory_id, severity, NoticeKind::NewImages, parents.group(new), &rebuilds),
+                        advisory_notice(
+                            config,
+                            &advisory,
+                            feed,
+                            advisory_id,
+                            severity,
+                            NoticeKind::NewImages,
+                            parents.group(new),
+                            &rebuilds,
+                        ),
                     ));
                 } else {
                     now_announced = before.clone();
@@ -302,14 +321,24 @@ fn route_advisory(
                         route,
                         &subject,
                         NoticeKind::Resolved,
-                        advisory_notice(config, &advisory, feed, advisory_id, severity, NoticeKind::Resolved, parents.group(gone), &rebuilds),
+                        advisory_notice(
+                            config,
+                            &advisory,
+                            feed,
+                            advisory_id,
+                            severity,
+                            NoticeKind::Resolved,
+                            parents.group(gone),
+                            &rebuilds,
+                        ),
                     ));
                 }
                 routing.announcements.push((route.name.clone(), subject.clone(), now_announced));
                 continue;
             }
         }
-        let notice = advisory_notice(config, &advisory, feed, advisory_id, severity, kind, parents.group(shown), &rebuilds);
+        let notice =
+            advisory_notice(config, &advisory, feed, advisory_id, severity, kind, parents.group(shown), &rebuilds);
         routing.messages.push(message(route, &subject, kind, notice));
         routing.announcements.push((route.name.clone(), subject.clone(), now_announced));
     }
@@ -442,7 +471,9 @@ fn flush_digests(store: &mut Store, config: &NotifyConfig, now: i64) -> Result<u
         let Some(digest) = route.digest else { continue };
         let items = store.digest_items(&route.name)?;
         let Some(oldest) = items.first() else { continue };
-        if now - oldest.added_at < digest.every.as_secs() as i64 {
+        let now_ms =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        if now_ms - oldest.added_at_ms < digest.every.as_millis() as i64 {
             continue;
         }
         let notice = DigestNotice {
@@ -513,9 +544,14 @@ fn read_secret(source: &SecretSource) -> Result<String, String> {
 enum Attempt {
     Delivered,
     /// Retry, after at least this long (Retry-After) when given.
-    Retry { error: String, after: Option<Duration> },
+    Retry {
+        error: String,
+        after: Option<Duration>,
+    },
     /// The receiver will never take it (Slack's 400, 403, 404, 410): dead at once.
-    Refused { error: String },
+    Refused {
+        error: String,
+    },
 }
 
 /// The sender's memory between passes: when each route last sent.
@@ -540,7 +576,11 @@ impl Sender {
 
     /// Sends the due head message of each route (one per route per call, paced by
     /// `min_interval`). Returns the report and how long until the next message may be due.
-    pub fn deliver(&mut self, store: &mut Store, config: &NotifyConfig) -> Result<(PassReport, Option<Duration>), StoreError> {
+    pub fn deliver(
+        &mut self,
+        store: &mut Store,
+        config: &NotifyConfig,
+    ) -> Result<(PassReport, Option<Duration>), StoreError> {
         let mut report = PassReport::default();
         let mut next_due: Option<Duration> = None;
         let mut soonest = |d: Duration| next_due = Some(next_due.map_or(d, |n: Duration| n.min(d)));
@@ -579,7 +619,11 @@ impl Sender {
                 Attempt::Retry { error, after } => {
                     if attempt_no >= i64::from(config.max_attempts) {
                         tracing::error!(notification.id = message.id, route = %route.name, %error, attempts = attempt_no, "notification dead-lettered");
-                        store.mark_attempt_failed(message.id, &format!("{error} (after {attempt_no} attempts)"), None)?;
+                        store.mark_attempt_failed(
+                            message.id,
+                            &format!("{error} (after {attempt_no} attempts)"),
+                            None,
+                        )?;
                         report.n_dead += 1;
                     } else {
                         let backoff = config.retry_initial.saturating_mul(1u32 << (attempt_no - 1).clamp(0, 16) as u32);
@@ -607,7 +651,8 @@ impl Sender {
         };
         let mut request = self.agent(timeout).post(&url).header("Content-Type", "application/json");
         if let Some(secret) = &secret {
-            request = request.header(SIGNATURE_HEADER, hmac::signature_header_value(secret.as_bytes(), payload.as_bytes()));
+            request =
+                request.header(SIGNATURE_HEADER, hmac::signature_header_value(secret.as_bytes(), payload.as_bytes()));
         }
         // Errors never show the URL: it is the secret.
         match request.send(payload.as_bytes()) {
@@ -618,12 +663,8 @@ impl Sender {
                     .get("retry-after")
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| parse_retry_after(v, std::time::SystemTime::now()));
-                let body = response
-                    .body_mut()
-                    .with_config()
-                    .limit(MAX_RESPONSE_BYTES)
-                    .read_to_string()
-                    .unwrap_or_default();
+                let body =
+                    response.body_mut().with_config().limit(MAX_RESPONSE_BYTES).read_to_string().unwrap_or_default();
                 let error = format!("http {status}: {}", body.trim().chars().take(200).collect::<String>());
                 match status {
                     200..=299 => Attempt::Delivered,
@@ -632,7 +673,9 @@ impl Sender {
                     _ => Attempt::Retry { error, after: retry_after },
                 }
             }
-            Err(e) => Attempt::Retry { error: format!("cannot reach the webhook: {}", transport_kind(&e)), after: None },
+            Err(e) => {
+                Attempt::Retry { error: format!("cannot reach the webhook: {}", transport_kind(&e)), after: None }
+            }
         }
     }
 }

@@ -287,6 +287,9 @@ mod tests {
             let err = resolve(text).unwrap_err().to_string();
             assert!(err.contains(wanted), "{text}: {err}");
         }
-        assert!(toml::from_str::<NotifySection>("[[routes]]\nname = \"a\"\nkind = \"slack\"\nurl = \"https://hooks.slack.com/x\"").is_err());
+        assert!(toml::from_str::<NotifySection>(
+            "[[routes]]\nname = \"a\"\nkind = \"slack\"\nurl = \"https://hooks.slack.com/x\""
+        )
+        .is_err());
     }
 }

@@ -57,7 +57,8 @@ pub struct DigestItem {
     pub feed: String,
     pub advisory_id: String,
     pub detail: serde_json::Value,
-    pub added_at: i64,
+    /// Unix milliseconds.
+    pub added_at_ms: i64,
 }
 
 /// What routing one event does, applied in one transaction.
@@ -86,7 +87,9 @@ fn change_json(c: &FindingChange) -> serde_json::Value {
 /// transaction (an ingest's or a scan's). A rebaselined update (every finding recomputed)
 /// writes none: a feed's first ingest is not news.
 pub(crate) fn record_findings(conn: &Connection, delta: &FindingsDelta, now: i64) -> Result<usize, StoreError> {
-    let mut by_advisory: BTreeMap<(&str, &str), (Vec<serde_json::Value>, Vec<serde_json::Value>)> = BTreeMap::new();
+    // (feed, advisory id) → (added, resolved)
+    type Changes = (Vec<serde_json::Value>, Vec<serde_json::Value>);
+    let mut by_advisory: BTreeMap<(&str, &str), Changes> = BTreeMap::new();
     for c in &delta.added {
         by_advisory.entry((&c.feed, &c.advisory_id)).or_default().0.push(change_json(c));
     }
@@ -252,11 +255,12 @@ impl Store {
             }
             let mut hold = tx
                 .prepare_cached(
-                    "INSERT INTO digest_items (route, feed, advisory_id, detail, added_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    "INSERT INTO digest_items (route, feed, advisory_id, detail, added_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
                 )
                 .map_err(sql(doing))?;
             for (route, feed, advisory_id, detail) in &routing.digest_items {
-                hold.execute(params![route, feed, advisory_id, detail.to_string(), now]).map_err(sql(doing))?;
+                hold.execute(params![route, feed, advisory_id, detail.to_string(), super::unix_now_ms()])
+                    .map_err(sql(doing))?;
             }
             let mut consume = tx.prepare_cached("DELETE FROM digest_items WHERE id = ?1").map_err(sql(doing))?;
             for id in consumed_digest_items {
@@ -276,7 +280,7 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT id, feed, advisory_id, detail, added_at FROM digest_items WHERE route = ?1 ORDER BY id",
+                "SELECT id, feed, advisory_id, detail, added_at_ms FROM digest_items WHERE route = ?1 ORDER BY id",
             )
             .map_err(sql(doing))?;
         let rows = stmt
@@ -287,7 +291,7 @@ impl Store {
                     feed: r.get(1)?,
                     advisory_id: r.get(2)?,
                     detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null),
-                    added_at: r.get(4)?,
+                    added_at_ms: r.get(4)?,
                 })
             })
             .map_err(sql(doing))?;
@@ -336,7 +340,12 @@ impl Store {
     }
 
     /// Outbox messages, newest first; `status` and `route` filter.
-    pub fn outbox(&self, status: Option<&str>, route: Option<&str>, limit: usize) -> Result<Vec<OutboxMessage>, StoreError> {
+    pub fn outbox(
+        &self,
+        status: Option<&str>,
+        route: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
         let doing = "listing the outbox";
         let mut stmt = self
             .conn
@@ -404,14 +413,27 @@ mod tests {
             payload: "{\"text\":\"x\"}".into(),
         };
         let routing = Routing {
-            messages: vec![message("team", "advisory:debian-tracker/CVE-1"), message("siem", "advisory:debian-tracker/CVE-1")],
+            messages: vec![
+                message("team", "advisory:debian-tracker/CVE-1"),
+                message("siem", "advisory:debian-tracker/CVE-1"),
+            ],
             announcements: vec![("team".into(), "advisory:debian-tracker/CVE-1".into(), vec!["a".into(), "b".into()])],
             digest_items: vec![],
         };
         store.apply_routing(Some(events[0].id), &routing, &[], 20).unwrap();
-        store.apply_routing(Some(events[1].id), &Routing { messages: vec![message("team", "advisory:debian-tracker/CVE-2")], ..Routing::default() }, &[], 20).unwrap();
+        store
+            .apply_routing(
+                Some(events[1].id),
+                &Routing { messages: vec![message("team", "advisory:debian-tracker/CVE-2")], ..Routing::default() },
+                &[],
+                20,
+            )
+            .unwrap();
         assert!(store.unrouted_events(10).unwrap().is_empty());
-        assert_eq!(store.announced_images("team", "advisory:debian-tracker/CVE-1").unwrap(), Some(vec!["a".into(), "b".into()]));
+        assert_eq!(
+            store.announced_images("team", "advisory:debian-tracker/CVE-1").unwrap(),
+            Some(vec!["a".into(), "b".into()])
+        );
         assert_eq!(store.announced_images("siem", "advisory:debian-tracker/CVE-1").unwrap(), None);
 
         // Heads: the first pending message of each route, in order.

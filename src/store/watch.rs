@@ -460,7 +460,9 @@ impl Store {
         let mut seen = std::collections::HashSet::new();
         let rows: Vec<&FixAvailability> = rows
             .iter()
-            .filter(|a| seen.insert((a.distro.as_str(), a.release.as_str(), a.package.as_str(), a.fixed_version.as_str())))
+            .filter(|a| {
+                seen.insert((a.distro.as_str(), a.release.as_str(), a.package.as_str(), a.fixed_version.as_str()))
+            })
             .collect();
         let tx = self.conn.transaction().map_err(sql(doing))?;
         {

@@ -8,6 +8,7 @@ mod feeds_debian;
 mod feeds_osv;
 mod feeds_sync;
 mod mail;
+mod notify;
 mod pkgdb;
 mod pkgdb_rpm;
 mod registry;

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::support::cli::{Workspace, DEADLINE};
 use crate::support::image::*;
-use crate::support::receivers::{Fault, GithubReceiver, WebhookReceiver};
+use crate::support::receivers::{Fault, GithubReceiver, SlackReceiver, WebhookReceiver};
 use crate::support::registry::{HttpStub, StubReply, TestRegistry};
 use cascade::images::digest::Digest;
 
@@ -113,8 +113,11 @@ fn body_json(body: &[u8]) -> Value {
 fn a_new_parent_digest_rebuilds_the_intermediate_then_its_child_in_order() {
     let (images, base_layer) = push_family();
     let github = GithubReceiver::start(GH_TOKEN);
+    let slack = SlackReceiver::start();
     let ws = Workspace::new();
-    ws.write_config(&watch_config(&images, &github.url(), ""));
+    let notify =
+        "[notify]\nmin_interval_ms = 0\n[[notify.routes]]\nname = \"ops\"\nkind = \"slack\"\nurl_env = \"SLACK_URL\"\n";
+    ws.write_config(&watch_config(&images, &github.url(), notify));
 
     // Round 1 indexes the three images; everything is built on its parent's current digest.
     let report = watch_round(&ws);
@@ -191,6 +194,17 @@ fn a_new_parent_digest_rebuilds_the_intermediate_then_its_child_in_order() {
     let report = watch_round(&ws);
     assert_eq!(report["n_triggers_sent"], 0, "{report}");
     assert_eq!(github.request_count(), 2);
+
+    // The cascade's progress, told once each: requested, confirmed, the child requested.
+    let slack_url = slack.webhook_url();
+    let out = ws.cascade_with(None, &[("SLACK_URL", slack_url.as_str())], &["notify", "send"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let texts: Vec<String> =
+        slack.messages().iter().map(|m| m["text"].as_str().unwrap_or_default().to_string()).collect();
+    assert_eq!(texts.len(), 3, "{texts:#?}");
+    assert!(texts[0].contains("requested") && texts[0].contains(&images.base), "{texts:#?}");
+    assert!(texts[1].contains("confirmed") && texts[1].contains(&images.base), "{texts:#?}");
+    assert!(texts[2].contains("requested") && texts[2].contains(&images.app), "{texts:#?}");
 }
 
 #[test]

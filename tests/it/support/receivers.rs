@@ -430,3 +430,261 @@ pub fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// The path of a Slack incoming webhook, before its secret.
+pub const SLACK_HOOK_PREFIX: &str = "/services/T000/B000/";
+/// The secret of the webhook that works. `gone` is a deleted channel (404
+/// `channel_not_found`), `archived` an archived one (410 `channel_is_archived`); any other
+/// secret is a revoked webhook (403 `invalid_token`).
+pub const SLACK_SECRET: &str = "XXXXXXXXXXXXXXXXXXXXXXXX";
+/// Slack's documented limits, checked independently of `cascade::notify::slack`.
+pub const SLACK_MAX_BLOCKS: usize = 50;
+pub const SLACK_MAX_SECTION_CHARS: usize = 3_000;
+pub const SLACK_MAX_HEADER_CHARS: usize = 150;
+pub const SLACK_MAX_TEXT_CHARS: usize = 40_000;
+/// The undocumented aggregate: Slack answers `msg_blocks_too_long` from about this many
+/// characters of block text (slackapi/bolt-js#2509).
+pub const SLACK_MAX_BLOCK_TEXT_CHARS: usize = 13_200;
+
+/// Slack's incoming webhooks: `POST /services/T000/B000/<secret>` with `Content-Type:
+/// application/json` and a JSON body holding a non-empty `text` or non-empty `blocks`.
+/// Answers as Slack does, in plain text: 200 `ok`; 400 `invalid_payload` (not JSON, nothing
+/// to show, `text` over 40,000 characters, not a POST); 400 `invalid_blocks` (over 50 blocks,
+/// a section text over 3,000 characters, a header over 150, a block without a type); 400
+/// `msg_blocks_too_long` (all block text over ~13.2k characters); 403 `invalid_token`, 404
+/// `channel_not_found`, 410 `channel_is_archived` by secret (see [`SLACK_SECRET`]); 404
+/// `no_service` for other paths. Scripted faults ([`Receiver::fail_next`]) come first and
+/// answer with the shared script's bodies, not Slack's.
+///
+/// [`SlackReceiver::set_down`] makes it answer 503 `service_unavailable` to everything:
+/// "down" would more realistically refuse connections, but the stub cannot stop listening
+/// without giving up its port.
+pub struct SlackReceiver {
+    receiver: Receiver,
+    messages: Arc<Mutex<Vec<Value>>>,
+    down: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl SlackReceiver {
+    pub fn start() -> SlackReceiver {
+        let messages = Arc::new(Mutex::new(Vec::new()));
+        let down = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let receiver = {
+            let (messages, down) = (Arc::clone(&messages), Arc::clone(&down));
+            Receiver::start(move |req, _base| {
+                if down.load(Ordering::SeqCst) {
+                    return slack_reply(503, "service_unavailable");
+                }
+                let Some(secret) = req.path().strip_prefix(SLACK_HOOK_PREFIX) else {
+                    return slack_reply(404, "no_service");
+                };
+                match secret {
+                    SLACK_SECRET => {}
+                    "gone" => return slack_reply(404, "channel_not_found"),
+                    "archived" => return slack_reply(410, "channel_is_archived"),
+                    _ => return slack_reply(403, "invalid_token"),
+                }
+                let is_json = req
+                    .header("content-type")
+                    .is_some_and(|v| v.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json"));
+                if req.method != "POST" || !is_json {
+                    return slack_reply(400, "invalid_payload");
+                }
+                let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
+                    return slack_reply(400, "invalid_payload");
+                };
+                match check_slack_payload(&body) {
+                    Err(error) => slack_reply(400, error),
+                    Ok(()) => {
+                        messages.lock().expect("slack messages lock").push(body);
+                        slack_reply(200, "ok")
+                    }
+                }
+            })
+        };
+        SlackReceiver { receiver, messages, down }
+    }
+
+    /// A working webhook URL (a secret: tests check it never shows up in logs or output).
+    pub fn webhook_url(&self) -> String {
+        format!("{}{SLACK_HOOK_PREFIX}{SLACK_SECRET}", self.url())
+    }
+
+    /// The webhook of a deleted channel: 404 `channel_not_found`.
+    pub fn gone_webhook_url(&self) -> String {
+        format!("{}{SLACK_HOOK_PREFIX}gone", self.url())
+    }
+
+    /// The bodies of the accepted messages, in order (the rejected ones are only in
+    /// [`Receiver::requests`]).
+    pub fn messages(&self) -> Vec<Value> {
+        self.messages.lock().expect("slack messages lock").clone()
+    }
+
+    /// While down, every request gets 503 `service_unavailable` (after any scripted fault).
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+}
+
+deref_to_receiver!(SlackReceiver);
+
+fn slack_reply(status: u16, body: &str) -> StubReply {
+    StubReply::new(status).header("Content-Type", "text/plain").body(body)
+}
+
+/// Slack's error code for a parsed body, or Ok when Slack would post it.
+fn check_slack_payload(body: &Value) -> Result<(), &'static str> {
+    let Some(object) = body.as_object() else { return Err("invalid_payload") };
+    let text = match object.get("text") {
+        None | Some(Value::Null) => "",
+        Some(Value::String(text)) => text.as_str(),
+        Some(_) => return Err("invalid_payload"),
+    };
+    let blocks = match object.get("blocks") {
+        None | Some(Value::Null) => &[][..],
+        Some(Value::Array(blocks)) => blocks.as_slice(),
+        Some(_) => return Err("invalid_blocks"),
+    };
+    if text.trim().is_empty() && blocks.is_empty() {
+        return Err("invalid_payload");
+    }
+    if text.chars().count() > SLACK_MAX_TEXT_CHARS {
+        return Err("invalid_payload");
+    }
+    if blocks.len() > SLACK_MAX_BLOCKS {
+        return Err("invalid_blocks");
+    }
+    let chars = |v: Option<&Value>| v.and_then(Value::as_str).map(|s| s.chars().count());
+    for block in blocks {
+        match block.get("type").and_then(Value::as_str) {
+            None => return Err("invalid_blocks"),
+            Some("section") => {
+                let text = chars(block.pointer("/text/text"));
+                if block.get("fields").is_none() && text.is_none_or(|n| n == 0) {
+                    return Err("invalid_blocks");
+                }
+                if text.is_some_and(|n| n > SLACK_MAX_SECTION_CHARS) {
+                    return Err("invalid_blocks");
+                }
+            }
+            Some("header") => {
+                if block.pointer("/text/type").and_then(Value::as_str) != Some("plain_text")
+                    || !chars(block.pointer("/text/text")).is_some_and(|n| (1..=SLACK_MAX_HEADER_CHARS).contains(&n))
+                {
+                    return Err("invalid_blocks");
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    if slack_block_text_chars(body.get("blocks").unwrap_or(&Value::Null)) > SLACK_MAX_BLOCK_TEXT_CHARS {
+        return Err("msg_blocks_too_long");
+    }
+    Ok(())
+}
+
+/// Characters of every `text` string in the blocks.
+fn slack_block_text_chars(value: &Value) -> usize {
+    match value {
+        Value::Object(map) => map
+            .iter()
+            .map(|(key, v)| match v {
+                Value::String(s) if key == "text" => s.chars().count(),
+                _ => slack_block_text_chars(v),
+            })
+            .sum(),
+        Value::Array(items) => items.iter().map(slack_block_text_chars).sum(),
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod slack_receiver_tests {
+    //! The stand-in itself: it must refuse what Slack refuses, or tests of the sender and
+    //! of the renderer's limits prove nothing.
+
+    use super::*;
+
+    fn post(url: &str, content_type: &str, body: &str) -> (u16, String) {
+        let mut response = super::super::registry::test_agent()
+            .post(url)
+            .header("Content-Type", content_type)
+            .send(body)
+            .expect("POST to the Slack stand-in");
+        (response.status().as_u16(), response.body_mut().read_to_string().unwrap_or_default())
+    }
+
+    #[test]
+    fn answers_like_slack() {
+        let slack = SlackReceiver::start();
+        let url = slack.webhook_url();
+        let section = |n: usize| json!({ "type": "section", "text": { "type": "mrkdwn", "text": "x".repeat(n) } });
+        let json = "application/json";
+        let cases: Vec<(String, &str, String, u16, &str)> = vec![
+            (url.clone(), json, json!({ "text": "hello" }).to_string(), 200, "ok"),
+            (
+                url.clone(),
+                "application/json; charset=utf-8",
+                json!({ "blocks": [section(3000)] }).to_string(),
+                200,
+                "ok",
+            ),
+            (url.clone(), "text/plain", json!({ "text": "hello" }).to_string(), 400, "invalid_payload"),
+            (url.clone(), json, "{not json".into(), 400, "invalid_payload"),
+            (url.clone(), json, json!({ "text": "", "blocks": [] }).to_string(), 400, "invalid_payload"),
+            (url.clone(), json, json!({ "text": "x".repeat(40_001) }).to_string(), 400, "invalid_payload"),
+            (
+                url.clone(),
+                json,
+                json!({ "text": "x", "blocks": vec![section(1); 51] }).to_string(),
+                400,
+                "invalid_blocks",
+            ),
+            (url.clone(), json, json!({ "text": "x", "blocks": [section(3001)] }).to_string(), 400, "invalid_blocks"),
+            (
+                url.clone(),
+                json,
+                json!({ "text": "x", "blocks": vec![section(3000); 5] }).to_string(),
+                400,
+                "msg_blocks_too_long",
+            ),
+            (slack.gone_webhook_url(), json, json!({ "text": "hello" }).to_string(), 404, "channel_not_found"),
+            (
+                format!("{}{SLACK_HOOK_PREFIX}revoked", slack.url()),
+                json,
+                json!({ "text": "x" }).to_string(),
+                403,
+                "invalid_token",
+            ),
+            (
+                format!("{}/services/elsewhere", slack.url()),
+                json,
+                json!({ "text": "x" }).to_string(),
+                404,
+                "no_service",
+            ),
+        ];
+        for (url, content_type, body, status, answer) in &cases {
+            assert_eq!(post(url, content_type, body), (*status, answer.to_string()), "{}", &body[..body.len().min(80)]);
+        }
+        let messages = slack.messages();
+        assert_eq!(messages.len(), 2);
+        assert_eq!(messages[0], json!({ "text": "hello" }));
+        assert_eq!(slack.request_count(), cases.len());
+
+        slack.set_down(true);
+        assert_eq!(post(&url, json, r#"{"text":"x"}"#), (503, "service_unavailable".into()));
+        slack.set_down(false);
+        slack.fail_next(1, Fault::RateLimited { retry_after_secs: 1 });
+        let limited = super::super::registry::test_agent()
+            .post(&url)
+            .header("Content-Type", json)
+            .send(r#"{"text":"x"}"#)
+            .expect("POST to the Slack stand-in");
+        assert_eq!(limited.status().as_u16(), 429);
+        assert_eq!(limited.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("1"));
+        assert_eq!(post(&url, json, r#"{"text":"x"}"#), (200, "ok".into()));
+        assert_eq!(slack.messages().len(), 3);
+    }
+}
