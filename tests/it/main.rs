@@ -3,6 +3,7 @@
 
 mod api;
 mod correlate;
+mod crash;
 mod feeds_alpine_redhat;
 mod feeds_debian;
 mod feeds_osv;
