@@ -120,6 +120,8 @@ enum RebuildsCommand {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
+    /// Request a failed or timed-out rebuild again (the next watch round sends it)
+    Retry { id: i64 },
 }
 
 #[derive(Debug, Args)]
@@ -411,6 +413,20 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&report).expect("round reports serialize")),
             }
             Ok(())
+        }
+        Command::Rebuilds(RebuildsCommand::Retry { id }) => {
+            let config = Config::load(&overrides).map_err(|e| Failure::Usage(e.into()))?;
+            let mut store = open_store(&config)?;
+            match store.retry_rebuild(id, crate::watch::unix_now()).map_err(|e| Failure::Store(e.into()))? {
+                Some(new_id) => {
+                    println!("rebuild {id} requested again as rebuild {new_id}; the next watch round sends it");
+                    Ok(())
+                }
+                None => Err(Failure::Work(anyhow::anyhow!(
+                    "rebuild {id} is not a failed or timed-out rebuild whose causes are still its own, \
+                     or its image has a rebuild in flight"
+                ))),
+            }
         }
         Command::Rebuilds(RebuildsCommand::List { image, limit, format }) => {
             let config = Config::load(&overrides).map_err(|e| Failure::Usage(e.into()))?;

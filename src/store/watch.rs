@@ -650,6 +650,36 @@ impl Store {
         Ok(records)
     }
 
+    /// Requests a finished rebuild (failed or timed out) again: a new pending rebuild takes
+    /// over its causes. Returns the new rebuild's id, or None when `id` is not a failed or
+    /// timed-out rebuild, or the image has a rebuild in flight.
+    pub fn retry_rebuild(&mut self, id: i64, now: i64) -> Result<Option<i64>, StoreError> {
+        let doing = "retrying a rebuild";
+        let tx = self.conn.transaction().map_err(sql(doing))?;
+        let inserted = tx
+            .execute(
+                "INSERT INTO rebuilds (image, parent, old_parent_digest, new_parent_digest, old_digest, trigger,
+                                       status, created_at, next_attempt_at)
+                 SELECT r.image, r.parent, r.old_parent_digest, r.new_parent_digest,
+                        (SELECT w.digest FROM watched_tags w WHERE w.reference = r.image), r.trigger,
+                        'pending', ?2, ?2
+                 FROM rebuilds r
+                 WHERE r.id = ?1 AND r.status IN ('failed', 'timed-out')
+                   AND NOT EXISTS (SELECT 1 FROM rebuilds o WHERE o.image = r.image
+                                   AND o.status IN ('pending', 'requested'))",
+                params![id, now],
+            )
+            .map_err(sql(doing))?;
+        if inserted == 0 {
+            return Ok(None);
+        }
+        let new_id = tx.last_insert_rowid();
+        tx.execute("UPDATE rebuild_causes SET rebuild_id = ?2 WHERE rebuild_id = ?1", params![id, new_id])
+            .map_err(sql(doing))?;
+        tx.commit().map_err(sql(doing))?;
+        Ok(Some(new_id))
+    }
+
     /// One rebuild by id, with its causes.
     pub fn rebuild(&self, id: i64) -> Result<Option<RebuildRecord>, StoreError> {
         let doing = "reading a rebuild";
@@ -861,9 +891,31 @@ mod tests {
         assert_eq!(record.status, RebuildStatus::Confirmed);
         assert_eq!(record.new_digest.as_deref(), Some("sha256:c1"));
         assert_eq!((record.requested_at, record.finished_at), (Some(70), Some(90)));
-        // A confirmed rebuild is final: a late timeout does not change it.
+        // A confirmed rebuild is final: a late timeout does not change it, nor can it be retried.
         store.time_out_rebuild(id, 100, "late").unwrap();
         assert_eq!(store.last_rebuild("img").unwrap().unwrap().status, RebuildStatus::Confirmed);
         assert!(store.open_rebuilds().unwrap().is_empty());
+        assert_eq!(store.retry_rebuild(id, 110).unwrap(), None);
+
+        // A failed one is requested again, with its causes.
+        assert!(store.record_cause(&cause("img", "parent:p@sha256:2", 120)).unwrap());
+        let failed = store
+            .create_rebuild(&NewRebuild {
+                image: "img".into(),
+                parent: None,
+                old_parent_digest: None,
+                new_parent_digest: None,
+                old_digest: None,
+                trigger: "webhook".into(),
+                created_at: 120,
+                cause_keys: vec!["parent:p@sha256:2".into()],
+            })
+            .unwrap();
+        store.record_attempt(failed, &AttemptOutcome::Failed { error: "http 401".into() }, 130).unwrap();
+        let again = store.retry_rebuild(failed, 140).unwrap().expect("a new rebuild");
+        assert_eq!(store.retry_rebuild(failed, 141).unwrap(), None, "the causes moved on");
+        let record = store.rebuild(again).unwrap().unwrap();
+        assert_eq!((record.status, record.causes.len()), (RebuildStatus::Pending, 1));
+        assert!(store.rebuild(failed).unwrap().unwrap().causes.is_empty());
     }
 }
