@@ -20,14 +20,16 @@ const MAX_INDEX_BYTES: u64 = 64 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
-    #[error("feed {feed}: {source}")]
-    Fetch { feed: String, source: FetchError },
+    // The causes are part of the message (and of the feed's recorded health), not a source
+    // chain, so that `{:#}` does not print them twice.
+    #[error("feed {feed}: {error}")]
+    Fetch { feed: String, error: FetchError },
     #[error("feed {feed}: index {url} names no document")]
     EmptyIndex { feed: String, url: String },
-    #[error("feed {feed}: {source}")]
-    Parse { feed: String, source: FormatError },
-    #[error("feed {feed}: {source}")]
-    Store { feed: String, source: StoreError },
+    #[error("feed {feed}: {error}")]
+    Parse { feed: String, error: FormatError },
+    #[error("feed {feed}: {error}")]
+    Store { feed: String, error: StoreError },
 }
 
 /// How one sync ended.
@@ -94,7 +96,7 @@ pub fn sync_feed(store: &mut Store, def: &FeedDef) -> Result<Synced, SyncError> 
             let m = meta(def, None, &attempt_at, &no_validators);
             store
                 .record_feed_failure(&m, &attempt_at, &e.to_string())
-                .map_err(|source| SyncError::Store { feed: def.name.clone(), source })?;
+                .map_err(|error| SyncError::Store { feed: def.name.clone(), error })?;
         }
     }
     result
@@ -105,14 +107,14 @@ fn fetch_and_ingest(store: &mut Store, def: &FeedDef, attempt_at: &str) -> Resul
     let options = FetchOptions { timeout: def.timeout, max_bytes: def.max_bytes, ..FetchOptions::default() };
     let document_url = document_url(def, &options)?;
     let (etag, last_modified) =
-        store.feed_validators(&def.name, &document_url).map_err(|source| SyncError::Store { feed: feed(), source })?;
+        store.feed_validators(&def.name, &document_url).map_err(|error| SyncError::Store { feed: feed(), error })?;
     let validators = Validators { etag, last_modified };
     match fetch::fetch(&document_url, &validators, &options)
-        .map_err(|source| SyncError::Fetch { feed: feed(), source })?
+        .map_err(|error| SyncError::Fetch { feed: feed(), error })?
     {
         Fetched::NotModified => {
             let m = meta(def, Some(&document_url), attempt_at, &validators);
-            store.record_feed_success(&m, attempt_at).map_err(|source| SyncError::Store { feed: feed(), source })?;
+            store.record_feed_success(&m, attempt_at).map_err(|error| SyncError::Store { feed: feed(), error })?;
             Ok(Synced::NotModified)
         }
         Fetched::Document { bytes, validators } => {
@@ -130,7 +132,7 @@ fn document_url(def: &FeedDef, options: &FetchOptions) -> Result<String, SyncErr
     let Some(index_url) = &def.index_url else { return Ok(base) };
     let index_options = FetchOptions { max_bytes: MAX_INDEX_BYTES, ..options.clone() };
     let fetched = fetch::fetch(index_url, &Validators::default(), &index_options)
-        .map_err(|source| SyncError::Fetch { feed: def.name.clone(), source })?;
+        .map_err(|error| SyncError::Fetch { feed: def.name.clone(), error })?;
     let Fetched::Document { bytes, .. } = fetched else {
         return Err(SyncError::EmptyIndex { feed: def.name.clone(), url: index_url.clone() });
     };
@@ -166,10 +168,10 @@ pub fn ingest_document(
         Container::Tar => parse_tar(def.format, bytes, &ctx, sink),
     });
     let changes = result.map_err(|e| match e {
-        IngestError::Format(source) => SyncError::Parse { feed: def.name.clone(), source },
-        IngestError::Store(source) => SyncError::Store { feed: def.name.clone(), source },
+        IngestError::Format(error) => SyncError::Parse { feed: def.name.clone(), error },
+        IngestError::Store(error) => SyncError::Store { feed: def.name.clone(), error },
     })?;
-    store.record_feed_success(&m, fetched_at).map_err(|source| SyncError::Store { feed: def.name.clone(), source })?;
+    store.record_feed_success(&m, fetched_at).map_err(|error| SyncError::Store { feed: def.name.clone(), error })?;
     Ok(changes)
 }
 

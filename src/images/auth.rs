@@ -79,8 +79,10 @@ pub enum AuthError {
     Read { path: PathBuf, source: io::Error },
     #[error("docker config {} is larger than {MAX_CONFIG_BYTES} bytes", path.display())]
     TooLarge { path: PathBuf },
-    #[error("docker config {} is not valid JSON: {source}", path.display())]
-    Json { path: PathBuf, source: serde_json::Error },
+    /// Only the position of the fault is kept: serde's message quotes the offending value,
+    /// which in a docker config can be a credential.
+    #[error("docker config {} is not valid: {problem} at line {line}, column {column}", path.display())]
+    Json { path: PathBuf, problem: &'static str, line: usize, column: usize },
     #[error("docker config {}: entry {host:?}: {problem}", path.display())]
     Entry { path: PathBuf, host: String, problem: &'static str },
     #[error("{CREDENTIALS_ENV}: entry {index} ({host}): {problem}")]
@@ -164,7 +166,16 @@ impl Credentials {
         }
 
         let config: DockerConfig =
-            serde_json::from_slice(bytes).map_err(|source| AuthError::Json { path: path.to_path_buf(), source })?;
+            serde_json::from_slice(bytes).map_err(|e| AuthError::Json {
+                path: path.to_path_buf(),
+                problem: match e.classify() {
+                    serde_json::error::Category::Data => "a value of the wrong type",
+                    serde_json::error::Category::Eof => "unexpected end of the document",
+                    serde_json::error::Category::Syntax | serde_json::error::Category::Io => "invalid JSON",
+                },
+                line: e.line(),
+                column: e.column(),
+            })?;
         let entry_error = |host: &str, problem: &'static str| AuthError::Entry {
             path: path.to_path_buf(),
             host: host.to_string(),

@@ -14,6 +14,8 @@ use super::{Entry, EntryKind, LayerExtract, LayerLimits};
 /// Read buffer around the raw (compressed) input. The decompressors read straight out of it
 /// (`bufread` decoders), so there is exactly one buffer between the blob and the tar walk.
 const RAW_BUFFER_BYTES: usize = 256 * 1024;
+/// Room reserved up front for a kept file's content; larger files grow as they arrive.
+const PREALLOCATE_BYTES: usize = 1 << 20;
 
 /// Buffer the data of skipped entries is read into and dropped: inflating into a larger buffer
 /// costs measurably less per byte than into the tar crate's 32 KiB one.
@@ -543,10 +545,16 @@ impl Walk<'_> {
         }
         let len =
             usize::try_from(declared).map_err(|_| too_big(LimitKind::FileBytes, limits.max_file_bytes, declared))?;
-        // Zeroed allocation: large ones come straight from fresh (already zero) pages.
-        let mut content = vec![0u8; len];
+        // The buffer grows with the bytes that arrive, never to what a header claims: a header
+        // saying 1 GiB over a 4 KiB body costs 4 KiB. Small files get their room at once.
+        let mut content = Vec::with_capacity(len.min(PREALLOCATE_BYTES));
         self.phase = Phase::Content;
-        entry.read_exact(&mut content).map_err(|e| self.classify(e))?;
+        let read = entry.take(declared).read_to_end(&mut content).map_err(|e| self.classify(e))?;
+        if read != len {
+            // The archive ended inside the entry: the same error a short read_exact gives.
+            let eof = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the layer ends inside a file");
+            return Err(self.classify(eof));
+        }
         *kept_bytes = total;
         Ok(content)
     }
