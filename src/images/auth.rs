@@ -582,15 +582,16 @@ mod tests {
     #[test]
     fn malformed_docker_config_errors_name_the_file_not_the_secret() {
         let cases: &[(&[u8], &str)] = &[
-            (b"{not json", "docker config /etc/c.json is not valid JSON"),
-            (br#"{"auths": []}"#, "docker config /etc/c.json is not valid JSON"),
+            (b"{not json", "docker config /etc/c.json is not valid: invalid JSON at line 1, column 2"),
+            (br#"{"auths": []}"#, "docker config /etc/c.json is not valid: a value of the wrong type at line 1"),
+            (br#"{"auths":{"h.io":"c2VjcmV0OnNlY3JldA=="}}"#, "a value of the wrong type"),
             (br#"{"auths":{"h.io":{"auth":"%%%secret%%%"}}}"#, "entry \"h.io\": \"auth\" is not valid base64"),
             (br#"{"auths":{"h.io":{"username":"u"}}}"#, "has only one of"),
         ];
         for (json, wanted) in cases {
             let err = Credentials::parse_docker_config(Path::new("/etc/c.json"), json).unwrap_err().to_string();
             assert!(err.contains(wanted), "{err:?} lacks {wanted:?}");
-            assert!(!err.contains("secret"), "{err:?} leaks the secret");
+            assert!(!err.contains("secret") && !err.contains("c2Vj"), "{err:?} leaks the secret");
         }
         let no_colon = format!(r#"{{"auths":{{"h.io":{{"auth":"{}"}}}}}}"#, b64("secretonly"));
         let err = Credentials::parse_docker_config(Path::new("/etc/c.json"), no_colon.as_bytes()).unwrap_err();
