@@ -30,6 +30,8 @@ pub enum SyncError {
     Parse { feed: String, error: FormatError },
     #[error("feed {feed}: {error}")]
     Store { feed: String, error: StoreError },
+    #[error("feed {feed}: {reason}")]
+    Refused { feed: String, reason: String },
 }
 
 /// How one sync ended.
@@ -170,6 +172,7 @@ pub fn ingest_document(
     let changes = result.map_err(|e| match e {
         IngestError::Format(error) => SyncError::Parse { feed: def.name.clone(), error },
         IngestError::Store(error) => SyncError::Store { feed: def.name.clone(), error },
+        e @ IngestError::WouldEmptyFeed { .. } => SyncError::Refused { feed: def.name.clone(), reason: e.to_string() },
     })?;
     store.record_feed_success(&m, fetched_at).map_err(|error| SyncError::Store { feed: def.name.clone(), error })?;
     Ok(changes)

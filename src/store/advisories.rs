@@ -62,6 +62,13 @@ pub enum IngestError {
     Format(#[from] FormatError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A document that yields no advisory at all would withdraw a whole feed: far more likely
+    /// a broken document than a vendor withdrawing everything.
+    #[error(
+        "the document holds no advisory ({n_skipped} records skipped) and would withdraw all {n_previous} \
+         advisories of the feed; refusing it, the previous data stays"
+    )]
+    WouldEmptyFeed { n_previous: usize, n_skipped: u64 },
 }
 
 /// A feed's health as `feeds list` shows it.
@@ -245,6 +252,12 @@ impl Store {
                 let summary = parse_pipelined(parse, |advisory| ingest.write(advisory))?;
                 if let Some(e) = ingest.failure.take() {
                     return Err(e.into());
+                }
+                if ingest.seen_advisories.is_empty() && !ingest.previous_advisories.is_empty() {
+                    return Err(IngestError::WouldEmptyFeed {
+                        n_previous: ingest.previous_advisories.len(),
+                        n_skipped: summary.n_skipped,
+                    });
                 }
                 summary
             }
@@ -1091,6 +1104,27 @@ mod tests {
             .collect();
         out.sort();
         out
+    }
+
+    #[test]
+    fn a_document_without_advisories_never_empties_a_feed() {
+        let mut store = Store::open_in_memory().unwrap();
+        let m = meta("debian-tracker", SourceKind::Feed, IngestScope::WholeFeed);
+        let openssl = || advisory("CVE-2024-1", &[], vec![affected("12", "openssl", Status::Fixed, Some("3.0.13-1"))]);
+        // The first ingest of an empty document is fine: there is nothing to lose.
+        ingest(&mut store, &m, vec![]).unwrap();
+        ingest(&mut store, &m, vec![openssl()]).unwrap();
+        let err = store
+            .ingest(&m, |_sink| Ok(ParseSummary { n_skipped: 1 }))
+            .expect_err("a document whose only record was malformed");
+        assert!(matches!(err, IngestError::WouldEmptyFeed { n_previous: 1, n_skipped: 1 }), "{err}");
+        assert!(err.to_string().contains("previous data stays"), "{err}");
+        assert_eq!(store.affected_entries("CVE-2024-1").unwrap().len(), 1, "the previous data stays");
+        // Withdrawing some advisories is normal.
+        let curl = advisory("CVE-2024-2", &[], vec![affected("12", "curl", Status::Unfixed, None)]);
+        ingest(&mut store, &m, vec![openssl(), curl.clone()]).unwrap();
+        let changes = ingest(&mut store, &m, vec![curl]).unwrap();
+        assert_eq!(changes.n_withdrawn, 1);
     }
 
     #[test]
