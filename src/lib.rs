@@ -31,6 +31,7 @@
 //!
 //! - [`config`]: built-in defaults, `cascade.toml`, `CASCADE_*` environment variables.
 //! - [`telemetry`]: tracing setup (`RUST_LOG`, `RUST_LOG_FORMAT=json`).
+//! - [`background`]: the lower CPU priority of background threads (sync, watch, notify).
 //! - [`clock`]: UTC timestamps; [`http`]: retry and backoff rules shared by the HTTP clients.
 //! - [`advisories`]: the normalised advisory model and change sets; pure types.
 //! - [`feeds`]: feed definitions, fetching, one parser per document format, the sync stage.
@@ -69,6 +70,7 @@
 //! - A rebuild cause acts at most once per image; a rebuild request is stored before it is
 //!   sent; a child is never triggered before its parent's new digest has been indexed.
 
+pub mod background;
 pub mod clock;
 pub mod config;
 pub mod http;

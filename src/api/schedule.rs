@@ -52,6 +52,7 @@ impl Scheduler {
         let thread = std::thread::Builder::new()
             .name("feed-sync".into())
             .spawn(move || {
+                crate::background::lower_thread_priority();
                 run(store, &feeds, &stop_rx);
                 let _ = done_tx.send(());
             })

@@ -729,6 +729,7 @@ impl NotifyLoop {
         let thread = std::thread::Builder::new()
             .name("notify".into())
             .spawn(move || {
+                crate::background::lower_thread_priority();
                 let mut sender = Sender::default();
                 loop {
                     let wait = match pass(&mut store, &mut sender, &config, &watch, &platform) {

@@ -428,6 +428,7 @@ impl WatchLoop {
         let thread = std::thread::Builder::new()
             .name("watch".into())
             .spawn(move || {
+                crate::background::lower_thread_priority();
                 loop {
                     if let Err(e) = watcher.round(&mut store) {
                         tracing::error!(error = %e, "watch round failed");
