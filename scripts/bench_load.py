@@ -217,8 +217,9 @@ def main():
         n_rounds = text.count('"watch round done"')
         n_indexed = sum(json.loads(l)["fields"].get("n_indexed", 0) for l in text.splitlines()
                         if '"watch round done"' in l)
-        quarter = max(1, len(samples) // 4)
-        first, last = samples[:quarter], samples[-quarter:]
+        # RSS per minute of the run: flat means the later minutes stay at the level of the first
+        # minute after warm-up (the first full ingest), not climbing.
+        per_minute = [max(samples[i:i + 12]) / 1024 for i in range(0, len(samples), 12)]
         print(f"load: {bc.N_IMAGES} images, tracker {len(original) / 1e6:.1f} MB, {N_TAGS} watched tags, "
               f"{LOAD_SECONDS} s under load, 2 cores")
         print(f"  idle:   {idle[0]:8.0f} req/s  p99 {idle[1]:.2f} ms  errors {idle[2]}  socket errors {idle[3]}")
@@ -226,8 +227,8 @@ def main():
         print(f"  p99 loaded / idle: {loaded[1] / idle[1]:.2f} (target <= 3)")
         print(f"  meanwhile: {n_ingests} feed ingests of the full document, {n_rounds} watch rounds, "
               f"{n_indexed} images re-indexed ({pushed[0]} new digests pushed)")
-        print(f"  serve RSS: first quarter avg {sum(first) / len(first) / 1024:.0f} MiB, last quarter avg "
-              f"{sum(last) / len(last) / 1024:.0f} MiB, max {max(samples) / 1024:.0f} MiB ({len(samples)} samples)")
+        print(f"  serve RSS, highest per minute: {' '.join(f'{m:.0f}' for m in per_minute)} MiB "
+              f"({len(samples)} samples, every 5 s)")
     finally:
         stop.set()
         if serve and serve.poll() is None:
