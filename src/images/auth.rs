@@ -165,17 +165,16 @@ impl Credentials {
             identitytoken: Option<String>,
         }
 
-        let config: DockerConfig =
-            serde_json::from_slice(bytes).map_err(|e| AuthError::Json {
-                path: path.to_path_buf(),
-                problem: match e.classify() {
-                    serde_json::error::Category::Data => "a value of the wrong type",
-                    serde_json::error::Category::Eof => "unexpected end of the document",
-                    serde_json::error::Category::Syntax | serde_json::error::Category::Io => "invalid JSON",
-                },
-                line: e.line(),
-                column: e.column(),
-            })?;
+        let config: DockerConfig = serde_json::from_slice(bytes).map_err(|e| AuthError::Json {
+            path: path.to_path_buf(),
+            problem: match e.classify() {
+                serde_json::error::Category::Data => "a value of the wrong type",
+                serde_json::error::Category::Eof => "unexpected end of the document",
+                serde_json::error::Category::Syntax | serde_json::error::Category::Io => "invalid JSON",
+            },
+            line: e.line(),
+            column: e.column(),
+        })?;
         let entry_error = |host: &str, problem: &'static str| AuthError::Entry {
             path: path.to_path_buf(),
             host: host.to_string(),
