@@ -2,9 +2,22 @@
 //! priority than the threads answering queries, so that a long ingest or a re-indexing burst
 //! never starves the API on a small machine. Linux nice values are per thread and inherited by
 //! the threads a thread starts (an ingest's parse thread).
+//!
+//! `CASCADE_BACKGROUND_NICE` overrides the value (0 keeps background threads at the API's
+//! priority; the test suite does so, since many processes share its machine's cores).
 
 /// Nice value of background threads (0 is the default, 19 the lowest priority).
 pub const BACKGROUND_NICE: i32 = 10;
+pub const BACKGROUND_NICE_ENV: &str = "CASCADE_BACKGROUND_NICE";
+
+/// The configured nice value: the environment's when it is a number in 0..=19.
+fn nice() -> i32 {
+    std::env::var(BACKGROUND_NICE_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<i32>().ok())
+        .filter(|n| (0..=19).contains(n))
+        .unwrap_or(BACKGROUND_NICE)
+}
 
 #[cfg(target_os = "linux")]
 mod sys {
@@ -19,14 +32,18 @@ mod sys {
     }
 }
 
-/// Lowers the calling thread's priority to [`BACKGROUND_NICE`]; logs and carries on when the
-/// system refuses.
+/// Lowers the calling thread's priority to [`BACKGROUND_NICE`] (or the environment's value);
+/// logs and carries on when the system refuses.
 pub fn lower_thread_priority() {
+    let nice = nice();
+    if nice == 0 {
+        return;
+    }
     #[cfg(target_os = "linux")]
     {
         // SAFETY: both calls take plain integers and touch no memory of ours; gettid cannot
         // fail, and setpriority's failure is reported through its return value.
-        let result = unsafe { sys::setpriority(sys::PRIO_PROCESS, sys::gettid() as u32, BACKGROUND_NICE) };
+        let result = unsafe { sys::setpriority(sys::PRIO_PROCESS, sys::gettid() as u32, nice) };
         if result != 0 {
             tracing::debug!(error = %std::io::Error::last_os_error(), "cannot lower a background thread's priority");
         }
@@ -38,6 +55,9 @@ mod tests {
     #[test]
     fn a_lowered_thread_runs_at_the_background_nice_value() {
         let nice = std::thread::spawn(|| {
+            if std::env::var_os(super::BACKGROUND_NICE_ENV).is_some() {
+                return super::BACKGROUND_NICE;
+            }
             super::lower_thread_priority();
             // Field 19 of /proc/thread-self/stat is the nice value (after the command name).
             let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();

@@ -75,6 +75,9 @@ impl Workspace {
             .env("CASCADE_DB", self.db())
             .env("HOME", self.dir.path())
             .env("RUST_LOG", "warn")
+            // Many test processes share the machine's cores: background threads keep the
+            // API's priority here, so that no test waits on a starved one.
+            .env("CASCADE_BACKGROUND_NICE", "0")
             .env_remove("CASCADE_CONFIG")
             .env_remove("CASCADE_LISTEN")
             .env_remove("CASCADE_API_READ_TOKEN")
