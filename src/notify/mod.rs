@@ -563,15 +563,9 @@ pub struct Sender {
 
 impl Sender {
     fn agent(&mut self, timeout: Duration) -> &ureq::Agent {
-        self.agent.get_or_insert_with(|| {
-            ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .max_redirects(0)
-                .timeout_global(Some(timeout))
-                .user_agent(concat!("cascade/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .into()
-        })
+        // The same rules as rebuild triggers: statuses as values, no redirects (a webhook URL
+        // is a secret that a redirect could carry elsewhere), one timeout for the exchange.
+        self.agent.get_or_insert_with(|| crate::actions::trigger::agent(timeout))
     }
 
     /// Sends the due head message of each route (one per route per call, paced by
