@@ -43,11 +43,18 @@ struct OvalLimits {
     max_depth: usize,
     /// Characters kept of one text value (titles, names, EVRs).
     max_text_chars: usize,
+    /// Bytes of one XML token (a tag, a text run, a comment): quick-xml holds a token whole
+    /// before it is handed over, so this, not `max_text_chars`, bounds what one token costs.
+    max_token_bytes: u64,
 }
 
 impl OvalLimits {
-    const DEFAULT: OvalLimits =
-        OvalLimits { max_decompressed_bytes: 2 * 1024 * 1024 * 1024, max_depth: 256, max_text_chars: 64 * 1024 };
+    const DEFAULT: OvalLimits = OvalLimits {
+        max_decompressed_bytes: 2 * 1024 * 1024 * 1024,
+        max_depth: 256,
+        max_text_chars: 64 * 1024,
+        max_token_bytes: 8 * 1024 * 1024,
+    };
 }
 
 pub fn parse(bytes: &[u8], ctx: &ParseContext, sink: &mut dyn FnMut(Advisory)) -> Result<ParseSummary, FormatError> {
@@ -86,6 +93,49 @@ impl<R: Read> Read for CappedReader<R> {
             return Err(io::Error::other(format!("decompressed document exceeds {} bytes", self.limit)));
         }
         Ok(n)
+    }
+}
+
+/// Hands `inner`'s bytes to quick-xml at most [`TokenBudget::CHUNK`] at a time and fails the
+/// read once one token has taken more than `limit` bytes. quick-xml copies a token into its
+/// buffer chunk by chunk as it consumes them, so the buffer never outgrows `limit + CHUNK`.
+/// [`TokenBudget::next_token`] starts the count again after each event.
+struct TokenBudget<R> {
+    inner: R,
+    limit: u64,
+    in_token: u64,
+}
+
+impl<R: BufRead> TokenBudget<R> {
+    const CHUNK: usize = 64 * 1024;
+
+    fn next_token(&mut self) {
+        self.in_token = 0;
+    }
+}
+
+impl<R: BufRead> Read for TokenBudget<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(buf.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for TokenBudget<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.in_token > self.limit {
+            return Err(io::Error::other(format!("one XML token is longer than {} bytes", self.limit)));
+        }
+        let available = self.inner.fill_buf()?;
+        Ok(&available[..available.len().min(Self::CHUNK)])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.in_token += n as u64;
+        self.inner.consume(n);
     }
 }
 
@@ -184,7 +234,7 @@ struct DocumentReader<'l> {
 }
 
 fn read_document<R: BufRead>(input: R, limits: &OvalLimits) -> Result<OvalDocument, FormatError> {
-    let mut xml = Reader::from_reader(input);
+    let mut xml = Reader::from_reader(TokenBudget { inner: input, limit: limits.max_token_bytes, in_token: 0 });
     let mut state = DocumentReader {
         limits,
         doc: OvalDocument::default(),
@@ -247,6 +297,7 @@ fn read_document<R: BufRead>(input: R, limits: &OvalLimits) -> Result<OvalDocume
             _ => {}
         }
         buf.clear();
+        xml.get_mut().next_token();
     }
     if !state.seen_root {
         return Err(FormatError::new(FORMAT, "no <oval_definitions> root element"));
@@ -777,6 +828,8 @@ mod tests {
   <red-def:rpminfo_state id="ste:bad" version="1"><red-def:evr datatype="evr_string" operation="less than">x:1</red-def:evr></red-def:rpminfo_state>
  </states>"#;
 
+    const OVAL_ROOT_OPEN: &str = r#"<oval_definitions xmlns="http://oval.mitre.org/XMLSchema/oval-definitions-5">"#;
+
     fn document(definitions: &str, tail: &str) -> String {
         format!(
             r#"<?xml version="1.0" encoding="utf-8"?>
@@ -1036,6 +1089,36 @@ skipped 0",
 
         let truncated = &compressed[..compressed.len() / 2];
         assert!(run(truncated, &[], &OvalLimits::DEFAULT).is_err());
+    }
+
+    /// A bzip2 document whose `<title>` text runs on for `n_streams` × 1 MiB of `a`: each MiB
+    /// is its own bzip2 stream, so the bomb stays a few kilobytes.
+    fn endless_title_bomb(n_streams: usize) -> Vec<u8> {
+        let mut bomb = bzip2(format!("{OVAL_ROOT_OPEN}<definitions><definition><metadata><title>").as_bytes());
+        let megabyte = bzip2(&vec![b'a'; 1024 * 1024]);
+        for _ in 0..n_streams {
+            bomb.extend_from_slice(&megabyte);
+        }
+        bomb
+    }
+
+    #[test]
+    fn one_endless_token_stops_at_the_token_cap() {
+        // 64 MiB in one text token against an 8 MiB cap: refused long before the whole text is
+        // held (fuzz/regressions/redhat_oval holds the 540 MB version that once took 1 GiB).
+        let bomb = endless_title_bomb(64);
+        assert!(bomb.len() < 64 * 1024, "{}", bomb.len());
+        let err = run(&bomb, &[], &OvalLimits::DEFAULT).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("one XML token is longer than 8388608 bytes"), "{err}");
+
+        // The same cap applies to a document that is not compressed.
+        let plain = format!("{}<!--{}-->", OVAL_ROOT_OPEN, "x".repeat(2 * 1024 * 1024));
+        let small = OvalLimits { max_token_bytes: 1024 * 1024, ..OvalLimits::DEFAULT };
+        let err = run(plain.as_bytes(), &[], &small).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("one XML token is longer than 1048576 bytes"), "{err}");
+        // A token under the cap is fine.
+        let fine = format!("{}<!--{}--></oval_definitions>", OVAL_ROOT_OPEN, "x".repeat(512 * 1024));
+        assert!(run(fine.as_bytes(), &[], &small).is_ok());
     }
 
     #[test]
