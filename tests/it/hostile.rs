@@ -1,9 +1,9 @@
 //! Hostile inputs end to end, each built in code: layers whose links climb out of the image or
 //! loop, decompression bombs, lying tar headers, 100,000 entries and invalid UTF-8; feed
-//! documents that nest, expand entities or lie about their length; and requests that try to
-//! exhaust `cascade serve`. Every one must end in a clear error (or a bounded, correct result)
-//! within a memory cap and the support DEADLINE, leave earlier data intact, and leave the
-//! service serving.
+//! documents that nest, expand entities, hold one endless token or lie about their length; and
+//! requests that try to exhaust `cascade serve`. Every one must end in a clear error (or a
+//! bounded, correct result) within a memory cap and the support DEADLINE, leave earlier data
+//! intact, and leave the service serving.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -730,6 +730,56 @@ fn oval_entity_expansion_is_never_performed() {
         .expect("the stored advisory");
     assert_eq!(title, "&lol9; RHSA-2024:0003: openssl security update (Important)");
     assert_eq!(package, "openssl&lol9;");
+}
+
+/// bzip2 of `head`, then `n_mib` MiB of `fill` bytes, each MiB its own bzip2 stream (a reader
+/// of concatenated streams reads them as one document): a few dozen kilobytes that decompress
+/// into one endless token.
+fn bzip2_endless_token(head: &str, fill: u8, n_mib: usize) -> Vec<u8> {
+    let compress = |data: &[u8]| {
+        let mut out = Vec::new();
+        let mut encoder = bzip2::read::BzEncoder::new(data, bzip2::Compression::fast());
+        encoder.read_to_end(&mut out).expect("bzip2");
+        out
+    };
+    let mut bomb = compress(head.as_bytes());
+    let megabyte = compress(&vec![fill; 1024 * 1024]);
+    for _ in 0..n_mib {
+        bomb.extend_from_slice(&megabyte);
+    }
+    bomb
+}
+
+#[test]
+fn compressed_documents_with_one_endless_token_fail_cleanly_and_keep_the_previous_data() {
+    let server = FeedServer::start();
+    let ws = Workspace::new();
+    let config = [
+        feed_config("token-oval", &server.url("/oval.xml.bz2"), "redhat-oval", "rhel", &["9"]),
+        feed_config("token-usn", &server.url("/usn.json.bz2"), "usn-database", "ubuntu", &[]),
+    ]
+    .concat();
+    ws.write_config(&config);
+    server.put("/oval.xml.bz2", oval_document("", "RHSA-2024:0001", "", "", ""));
+    let usn = r#"{"7000-1": {"id": "7000-1", "title": "openssl", "releases": {"noble": {"sources": {"openssl": {"version": "3.0.13-0ubuntu3.5"}}}}}}"#;
+    server.put("/usn.json.bz2", usn);
+    for feed in ["token-oval", "token-usn"] {
+        cascade_bounded(&ws, &format!("good {feed}"), &["feeds", "sync", feed]).assert_ok();
+        assert_eq!(feed_row(&ws, feed).0, 1, "{feed}");
+    }
+
+    // One text token of 1 GiB (twice the memory cap) in each: an OVAL title, text of NUL bytes
+    // before the root (the fuzz regression in fuzz/regressions/redhat_oval), a USN title.
+    let oval_title = format!("{OVAL_HEAD}<definitions><definition><metadata><title>");
+    server.put("/oval.xml.bz2", bzip2_endless_token(&oval_title, b'a', 1024));
+    assert_sync_fails_keeping(&ws, "token-oval", (1, 1), &["redhat-oval document", "one XML token is longer than"]);
+    server.put("/oval.xml.bz2", bzip2_endless_token("", 0, 1024));
+    assert_sync_fails_keeping(&ws, "token-oval", (1, 1), &["redhat-oval document", "one XML token is longer than"]);
+    server.put("/usn.json.bz2", bzip2_endless_token(r#"{"7001-1": {"title": ""#, b'a', 1024));
+    assert_sync_fails_keeping(&ws, "token-usn", (1, 1), &["usn-database document", "one record is longer than"]);
+
+    let out = cascade_bounded(&ws, "affected", &["affected", "USN-7000-1", "--format", "json"]);
+    out.assert_ok();
 }
 
 /// A raw HTTP server for what [`HttpStub`] cannot send: each connection's request head is

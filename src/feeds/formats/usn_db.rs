@@ -17,11 +17,14 @@
 //!   a source without a version. Releases outside the feed's `releases` are dropped without
 //!   counting; a USN left with no entries by skips or by that is not emitted, while one that
 //!   lists no releases at all still is.
-//! - A document that is not a JSON object, not valid bzip2, or that decompresses to more than
-//!   [`MAX_DECOMPRESSED_BYTES`] is a [`FormatError`].
+//! - A document that is not a JSON object, not valid bzip2, that decompresses to more than
+//!   [`UsnLimits::max_decompressed_bytes`] or holds a record longer than
+//!   [`UsnLimits::max_record_bytes`] is a [`FormatError`]. A compressed database is read as a
+//!   stream: never more than one record is held.
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, HashSet};
-use std::io::Read;
+use std::io::{self, BufRead, BufReader, Read};
 
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer as _};
@@ -33,16 +36,25 @@ use crate::advisories::{Advisory, Affected, PackageKind, Status};
 use crate::inventory::os::ubuntu_release_for_codename;
 use crate::inventory::Ecosystem;
 
-/// Most bytes a bzip2-compressed database may decompress to (the live one is a few hundred MB).
-pub const MAX_DECOMPRESSED_BYTES: u64 = 1 << 30;
+/// Caps on a bzip2-compressed database, which is read as a stream and never held whole.
+struct UsnLimits {
+    /// Bytes after decompression (the live database is a few hundred MB).
+    max_decompressed_bytes: u64,
+    /// Bytes of one record: the JSON value of one USN (the largest live ones are well under
+    /// a megabyte), which is the most the streaming read holds at a time.
+    max_record_bytes: u64,
+}
+
+impl UsnLimits {
+    const DEFAULT: UsnLimits = UsnLimits { max_decompressed_bytes: 4 << 30, max_record_bytes: 64 << 20 };
+}
 
 const NOTICE_URL: &str = "https://ubuntu.com/security/notices/";
 
 /// Parses the USN database, bzip2-compressed (starts with `BZh`) or not.
 pub fn parse(bytes: &[u8], ctx: &ParseContext, sink: &mut dyn FnMut(Advisory)) -> Result<ParseSummary, FormatError> {
     if bytes.starts_with(b"BZh") {
-        let json = decompress(bytes, MAX_DECOMPRESSED_BYTES)?;
-        parse_json(&json, ctx, sink)
+        parse_compressed(bytes, ctx, sink, &UsnLimits::DEFAULT)
     } else {
         parse_json(bytes, ctx, sink)
     }
@@ -52,30 +64,88 @@ fn format_error(message: impl Into<String>) -> FormatError {
     FormatError::new(Format::UsnDatabase, message)
 }
 
-/// bzip2 (one or more concatenated streams) into memory, refusing more than `limit` bytes.
-fn decompress(bytes: &[u8], limit: u64) -> Result<Vec<u8>, FormatError> {
-    let mut out = Vec::new();
-    bzip2::read::MultiBzDecoder::new(bytes)
-        .take(limit.saturating_add(1))
-        .read_to_end(&mut out)
-        .map_err(|e| format_error(format!("bzip2: {e}")))?;
-    if out.len() as u64 > limit {
-        return Err(format_error(format!("decompresses to more than {limit} bytes")));
-    }
-    Ok(out)
-}
+const NOT_AN_OBJECT: &str = "expected a JSON object of USN records";
 
 fn parse_json(bytes: &[u8], ctx: &ParseContext, sink: &mut dyn FnMut(Advisory)) -> Result<ParseSummary, FormatError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return Err(format_error("expected a JSON object of USN records"));
+        return Err(format_error(NOT_AN_OBJECT));
     }
     let mut run = Run { ctx, sink, seen: HashSet::new(), summary: ParseSummary::default() };
+    let in_record = Cell::new(0);
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    de.deserialize_map(RecordsVisitor { run: &mut run })
+    de.deserialize_map(RecordsVisitor { run: &mut run, in_record: &in_record })
         .and_then(|()| de.end())
         .map_err(|e| format_error(format!("not a USN database: {e}")))?;
     Ok(run.summary)
+}
+
+/// bzip2 (one or more concatenated streams) read as a stream: what is held at a time is one
+/// record, bounded by `limits`.
+fn parse_compressed(
+    bytes: &[u8],
+    ctx: &ParseContext,
+    sink: &mut dyn FnMut(Advisory),
+    limits: &UsnLimits,
+) -> Result<ParseSummary, FormatError> {
+    let in_record = Cell::new(0);
+    let decoder = bzip2::read::MultiBzDecoder::new(bytes);
+    let mut input =
+        BufReader::with_capacity(64 * 1024, BoundedRead { inner: decoder, n_read: 0, in_record: &in_record, limits });
+    let io_error = |e: io::Error| format_error(format!("bzip2: {e}"));
+    skip_bom_and_whitespace(&mut input).map_err(io_error)?;
+    if input.fill_buf().map_err(io_error)?.first() != Some(&b'{') {
+        return Err(format_error(NOT_AN_OBJECT));
+    }
+    let mut run = Run { ctx, sink, seen: HashSet::new(), summary: ParseSummary::default() };
+    let mut de = serde_json::Deserializer::from_reader(input);
+    de.deserialize_map(RecordsVisitor { run: &mut run, in_record: &in_record }).and_then(|()| de.end()).map_err(
+        |e| match e.is_io() {
+            true => format_error(format!("bzip2: {e}")),
+            false => format_error(format!("not a USN database: {e}")),
+        },
+    )?;
+    Ok(run.summary)
+}
+
+fn skip_bom_and_whitespace(input: &mut impl BufRead) -> io::Result<()> {
+    if input.fill_buf()?.starts_with(b"\xEF\xBB\xBF") {
+        input.consume(3);
+    }
+    loop {
+        let available = input.fill_buf()?;
+        let n_space = available.iter().take_while(|b| b.is_ascii_whitespace()).count();
+        if n_space == 0 {
+            return Ok(());
+        }
+        input.consume(n_space);
+    }
+}
+
+/// Fails the read once more than the document cap came out of `inner`, or more than the
+/// record cap since [`RecordsVisitor`] last finished a record (it resets `in_record`).
+struct BoundedRead<'a, R> {
+    inner: R,
+    n_read: u64,
+    in_record: &'a Cell<u64>,
+    limits: &'a UsnLimits,
+}
+
+impl<R: Read> Read for BoundedRead<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.n_read += n as u64;
+        self.in_record.set(self.in_record.get() + n as u64);
+        if self.n_read > self.limits.max_decompressed_bytes {
+            let limit = self.limits.max_decompressed_bytes;
+            return Err(io::Error::other(format!("decompresses to more than {limit} bytes")));
+        }
+        if self.in_record.get() > self.limits.max_record_bytes {
+            let limit = self.limits.max_record_bytes;
+            return Err(io::Error::other(format!("one record is longer than {limit} bytes")));
+        }
+        Ok(n)
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -105,6 +175,8 @@ struct Source {
 /// Hands each (key, record) of the top-level object to [`Run::record`] as it is read.
 struct RecordsVisitor<'r, 'a> {
     run: &'r mut Run<'a>,
+    /// Bytes read since the last record ended (see [`BoundedRead`]).
+    in_record: &'r Cell<u64>,
 }
 
 impl<'de> Visitor<'de> for RecordsVisitor<'_, '_> {
@@ -117,6 +189,7 @@ impl<'de> Visitor<'de> for RecordsVisitor<'_, '_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(key) = map.next_key::<String>()? {
             let value: Value = map.next_value()?;
+            self.in_record.set(0);
             self.run.record(&key, value);
         }
         Ok(())
@@ -350,12 +423,59 @@ mod tests {
         }
         assert_eq!(run(&two, &ParseContext::default()).ok(), run(DB.as_bytes(), &ParseContext::default()).ok());
 
-        assert_eq!(decompress(&compressed, DB.len() as u64).map(|v| v.len()).ok(), Some(DB.len()));
-        let over = decompress(&compressed, DB.len() as u64 - 1);
-        assert!(over.is_err_and(|e| e.message.contains("more than")));
+        let ctx = ParseContext::default();
+        let exact = UsnLimits { max_decompressed_bytes: DB.len() as u64, ..UsnLimits::DEFAULT };
+        assert!(parse_compressed(&compressed, &ctx, &mut |_| {}, &exact).is_ok());
+        let under = UsnLimits { max_decompressed_bytes: DB.len() as u64 - 1, ..UsnLimits::DEFAULT };
+        let over = parse_compressed(&compressed, &ctx, &mut |_| {}, &under);
+        assert!(over.is_err_and(|e| e.message.contains(&format!("decompresses to more than {} bytes", DB.len() - 1))));
         let truncated = &compressed[..compressed.len() / 2];
         assert!(parse(truncated, &ParseContext::default(), &mut |_| {}).is_err());
         assert!(parse(b"BZh91AY&SYgarbage", &ParseContext::default(), &mut |_| {}).is_err());
+    }
+
+    fn bzip2(data: &[u8]) -> Vec<u8> {
+        let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+        e.write_all(data).expect("compress");
+        e.finish().expect("compress")
+    }
+
+    #[test]
+    fn one_endless_record_stops_at_the_record_cap() {
+        // A title that runs on for 24 MiB, each MiB its own bzip2 stream: a few kilobytes that
+        // would need all of it in memory at once (the default cap is 64 MiB; 8 MiB here keeps
+        // the test quick).
+        let mut bomb = bzip2(br#"{"1-1": {"releases": {}}, "2-1": {"title": ""#);
+        let megabyte = bzip2(&vec![b'a'; 1024 * 1024]);
+        for _ in 0..24 {
+            bomb.extend_from_slice(&megabyte);
+        }
+        assert!(bomb.len() < 64 * 1024, "{}", bomb.len());
+        let mut n_advisories = 0;
+        let limits = UsnLimits { max_record_bytes: 8 << 20, ..UsnLimits::DEFAULT };
+        let err = parse_compressed(&bomb, &ParseContext::default(), &mut |_| n_advisories += 1, &limits)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("bzip2: one record is longer than 8388608 bytes"), "{err}");
+        assert_eq!(n_advisories, 1, "the record before it was read");
+
+        // Many records of a few bytes each pass a small record cap: it is per record.
+        let records: Vec<String> = (1..=2000).map(|i| format!("\"{i}-1\": {{\"releases\": {{}}}}")).collect();
+        let many = bzip2(format!("{{{}}}", records.join(",")).as_bytes());
+        let small = UsnLimits { max_record_bytes: 128 * 1024, ..UsnLimits::DEFAULT };
+        let summary = parse_compressed(&many, &ParseContext::default(), &mut |_| {}, &small).expect("small records");
+        assert_eq!(summary.n_skipped, 0);
+    }
+
+    #[test]
+    fn compressed_documents_that_are_not_objects_are_errors() {
+        for input in [&b""[..], b"[]", b"  null", b"\xEF\xBB\xBF {\"1-1\": {}", b"{} {}", b"<rss/>"] {
+            let err = parse(&bzip2(input), &ParseContext::default(), &mut |_| {}).err().map(|e| e.to_string());
+            assert!(err.is_some_and(|e| e.contains("usn-database")), "{:?}", String::from_utf8_lossy(input));
+        }
+        let with_bom = bzip2(b"\xEF\xBB\xBF\n {}");
+        assert!(parse(&with_bom, &ParseContext::default(), &mut |_| {}).is_ok());
     }
 
     #[test]
