@@ -334,12 +334,10 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
                     .map_err(|e| Failure::Usage(anyhow::anyhow!("cannot read {}: {e}", path.display())))?;
                 let url = format!("file://{}", path.display());
                 let now = crate::clock::now_rfc3339();
-                let changes = sync::ingest_document(&mut store, def, &bytes, Some(&url), &now, &Default::default())
+                let n_bytes = bytes.len() as u64;
+                let changes = sync::ingest_document(&mut store, def, bytes, Some(&url), &now, &Default::default())
                     .map_err(|e| Failure::Work(e.into()))?;
-                println!(
-                    "{}",
-                    output::sync_line(&def.name, &Synced::Ingested { changes, n_bytes: bytes.len() as u64 })
-                );
+                println!("{}", output::sync_line(&def.name, &Synced::Ingested { changes, n_bytes }));
                 return Ok(());
             }
             let progress = std::io::stderr().is_terminal();

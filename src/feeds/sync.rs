@@ -120,8 +120,9 @@ fn fetch_and_ingest(store: &mut Store, def: &FeedDef, attempt_at: &str) -> Resul
             Ok(Synced::NotModified)
         }
         Fetched::Document { bytes, validators } => {
-            let changes = ingest_document(store, def, &bytes, Some(&document_url), attempt_at, &validators)?;
-            Ok(Synced::Ingested { changes, n_bytes: bytes.len() as u64 })
+            let n_bytes = bytes.len() as u64;
+            let changes = ingest_document(store, def, bytes, Some(&document_url), attempt_at, &validators)?;
+            Ok(Synced::Ingested { changes, n_bytes })
         }
     }
 }
@@ -149,11 +150,12 @@ fn document_url(def: &FeedDef, options: &FetchOptions) -> Result<String, SyncErr
 
 /// Parses `bytes` as the feed's format (through its container) and ingests the result as the
 /// feed's new data; records the feed's health on success. `feeds sync --from-file` and the
-/// sync stage both end here.
+/// sync stage both end here. The document is freed as soon as it is parsed, before the
+/// ingest rebuilds indexes and commits.
 pub fn ingest_document(
     store: &mut Store,
     def: &FeedDef,
-    bytes: &[u8],
+    bytes: Vec<u8>,
     document_url: Option<&str>,
     fetched_at: &str,
     validators: &Validators,
@@ -165,9 +167,9 @@ pub fn ingest_document(
         document_url: document_url.map(str::to_string),
     };
     let m = meta(def, document_url, fetched_at, validators);
-    let result = store.ingest(&m, |sink| match def.container {
-        Container::None => formats::parse(def.format, bytes, &ctx, sink),
-        Container::Tar => parse_tar(def.format, bytes, &ctx, sink),
+    let result = store.ingest(&m, move |sink| match def.container {
+        Container::None => formats::parse(def.format, &bytes, &ctx, sink),
+        Container::Tar => parse_tar(def.format, &bytes, &ctx, sink),
     });
     let changes = result.map_err(|e| match e {
         IngestError::Format(error) => SyncError::Parse { feed: def.name.clone(), error },

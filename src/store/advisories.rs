@@ -4,7 +4,7 @@
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, HashSet};
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
 use rusqlite::ToSql;
@@ -87,30 +87,53 @@ pub struct FeedHealth {
 
 /// Entry identity and value hashed to 64 bits each, so that diffing a feed of half a million
 /// entries keeps ~24 bytes per entry in memory. (A collision between two different keys of one
-/// feed, odds around 1e-8 at that size, would show up as a spurious change.)
+/// feed, odds around 1e-8 at that size, would show up as a spurious change.) These hashes live
+/// only in memory during one ingest, so a fast seeded hash is enough; [`content_hash`], which
+/// is stored, keeps std's stable one.
 fn key_hash(advisory_id: &str, a: &AffectedRef<'_>) -> u64 {
-    let mut h = DefaultHasher::new();
-    (advisory_id, a.distro, a.release, a.package, a.kind, a.module).hash(&mut h);
-    h.finish()
+    IN_MEMORY_HASH.hash_one((advisory_id, a.distro, a.release, a.package, a.kind, a.module))
 }
 
 fn id_hash(id: &str) -> u64 {
-    let mut h = DefaultHasher::new();
-    id.hash(&mut h);
-    h.finish()
+    IN_MEMORY_HASH.hash_one(id)
 }
 
-/// What an advisory row and its aliases hold, hashed.
+fn value_hash(status: &str, fixed: Option<&str>, scheme: &str) -> u64 {
+    IN_MEMORY_HASH.hash_one((status, fixed, scheme))
+}
+
+const IN_MEMORY_HASH: foldhash::quality::FixedState = foldhash::quality::FixedState::with_seed(0x0063_6173_6361_6465);
+
+/// What an advisory row and its aliases hold, hashed (stored in `advisories.content_hash`).
 fn content_hash(a: &Advisory) -> u64 {
     let mut h = DefaultHasher::new();
     (&a.title, a.severity.map(|s| s.as_str()), &a.published, &a.modified, &a.url, &a.aliases).hash(&mut h);
     h.finish()
 }
 
-fn value_hash(status: &str, fixed: Option<&str>, scheme: &str) -> u64 {
-    let mut h = DefaultHasher::new();
-    (status, fixed, scheme).hash(&mut h);
-    h.finish()
+/// Maps keyed by the hashes above: the key already is a well-mixed 64-bit hash, so it is its
+/// own bucket hash.
+type ByHash<V> = HashMap<u64, V, BuildHasherDefault<PassThrough>>;
+type HashesSeen = HashSet<u64, BuildHasherDefault<PassThrough>>;
+
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are hashed here; anything else folds its bytes in.
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
 }
 
 /// The identity columns of an affected entry, borrowed.
@@ -141,42 +164,96 @@ struct Previous {
     value: u64,
 }
 
-/// A new affected entry waiting for its batch insert.
-struct PendingRow {
-    row_id: i64,
-    advisory_id: String,
-    affected: Affected,
+/// New affected entries waiting for their batch insert, and the advisories that hold them
+/// (moved here from the parser, not copied).
+#[derive(Default)]
+struct Pending {
+    advisories: Vec<Advisory>,
+    /// (row id, index into `advisories`, index into its `affected`). Row ids are consecutive:
+    /// they are assigned as rows are added here.
+    rows: Vec<(i64, usize, usize)>,
 }
 
-/// Rows per multi-row INSERT: one statement per batch instead of one per row (12 values a
+impl Pending {
+    /// The pending row with this id, when it has not been inserted yet.
+    fn row_mut(&mut self, row_id: i64) -> Option<&mut (i64, usize, usize)> {
+        let first = self.rows.first()?.0;
+        let i = usize::try_from(row_id.checked_sub(first)?).ok()?;
+        self.rows.get_mut(i)
+    }
+}
+
+/// Rows per multi-row INSERT: one statement per batch instead of one per row (10 values a
 /// row, well under SQLite's limit on bound parameters).
 const INSERT_BATCH: usize = 64;
-const AFFECTED_COLUMNS: &str =
-    "id, feed, advisory_id, distro, release, package, kind, status, fixed_version, scheme, module, added_in";
+
+/// `INSERT INTO affected` of `n_rows` rows: `?1` is the feed and `?2` the ingest in every row,
+/// then ten values per row.
+fn insert_statement(n_rows: usize) -> &'static str {
+    static STATEMENTS: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+    let (one, batch) = STATEMENTS.get_or_init(|| {
+        let rows = |n: usize| {
+            (0..n)
+                .map(|i| {
+                    let p = 3 + i * 10;
+                    format!(
+                        "(?{}, ?1, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?2)",
+                        p,
+                        p + 1,
+                        p + 2,
+                        p + 3,
+                        p + 4,
+                        p + 5,
+                        p + 6,
+                        p + 7,
+                        p + 8,
+                        p + 9
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let columns =
+            "id, feed, advisory_id, distro, release, package, kind, status, fixed_version, scheme, module, added_in";
+        (
+            format!("INSERT INTO affected ({columns}) VALUES {}", rows(1)),
+            format!("INSERT INTO affected ({columns}) VALUES {}", rows(INSERT_BATCH)),
+        )
+    });
+    if n_rows == INSERT_BATCH {
+        batch
+    } else {
+        one
+    }
+}
 
 /// The state of one running ingest.
 struct Ingest<'t> {
     tx: &'t Transaction<'t>,
     feed: String,
     ingest_id: i64,
-    previous: HashMap<u64, Previous>,
+    previous: ByHash<Previous>,
     /// Keys stated by this ingest: row id and the value now written (duplicates: the last
     /// statement wins).
-    seen: HashMap<u64, Previous>,
+    seen: ByHash<Previous>,
     /// Stored rows this ingest has updated, with what they held before (status, fixed version,
     /// changed_in) and their value hash then. The change set is logged from these at the end,
     /// so an entry stated twice with the stored value in the end counts as unchanged.
     originals: HashMap<i64, (String, Option<String>, Option<i64>, u64)>,
     /// Stored advisories this ingest may replace: id hash -> content hash.
-    previous_advisories: HashMap<u64, (String, u64)>,
+    previous_advisories: ByHash<(String, u64)>,
     /// Advisory ids (hashed) this ingest has stated.
-    seen_advisories: HashSet<u64>,
-    /// New entries not yet written, flushed [`INSERT_BATCH`] at a time; their row ids are
-    /// assigned here so that the diff can refer to them before they reach the table.
-    pending: Vec<PendingRow>,
+    seen_advisories: HashesSeen,
+    /// New entries not yet written, flushed once [`INSERT_BATCH`] are waiting; their row ids
+    /// are assigned here so that the diff can refer to them before they reach the table.
+    pending: Pending,
     next_row_id: i64,
     /// Rows with a lower id were stored before this ingest.
     first_new_row_id: i64,
+    /// Advisories this ingest is done with, handed back to the parser's thread to be freed.
+    spent: Vec<Advisory>,
+    /// Rows added per (distro, release), for `affected_releases` (a feed has a few).
+    added_per_release: Vec<((String, String), i64)>,
     changes: ChangeSet,
     failure: Option<StoreError>,
 }
@@ -223,12 +300,14 @@ impl Store {
             tx: &tx,
             feed: meta.feed.to_string(),
             ingest_id,
-            previous: HashMap::new(),
-            seen: HashMap::new(),
+            previous: ByHash::default(),
+            seen: ByHash::default(),
             originals: HashMap::new(),
-            previous_advisories: HashMap::new(),
-            seen_advisories: HashSet::new(),
-            pending: Vec::with_capacity(INSERT_BATCH),
+            previous_advisories: ByHash::default(),
+            seen_advisories: HashesSeen::default(),
+            pending: Pending::default(),
+            spent: Vec::new(),
+            added_per_release: Vec::new(),
             next_row_id,
             first_new_row_id: next_row_id,
             changes: ChangeSet { feed: meta.feed.to_string(), ingest_id: Some(ingest_id), ..ChangeSet::default() },
@@ -249,7 +328,7 @@ impl Store {
                 if bulk {
                     drop_bulk_indexes(&tx)?;
                 }
-                let summary = parse_pipelined(parse, |advisory| ingest.write(advisory))?;
+                let summary = parse_pipelined(parse, |batch| ingest.write_batch(batch))?;
                 if let Some(e) = ingest.failure.take() {
                     return Err(e.into());
                 }
@@ -267,7 +346,10 @@ impl Store {
                 let ids: HashSet<&str> = advisories.iter().map(|a| a.id.as_str()).collect();
                 ingest.load_previous(Some(&ids))?;
                 for advisory in advisories {
-                    ingest.write(advisory);
+                    let (content, mut entries) = (content_hash(&advisory), Vec::new());
+                    entry_hashes(&advisory, &mut entries);
+                    ingest.write(advisory, content, &entries);
+                    ingest.spent.clear();
                 }
                 if let Some(e) = ingest.failure.take() {
                     return Err(e.into());
@@ -648,34 +730,72 @@ fn link_mail_entries(tx: &Transaction<'_>) -> Result<(), StoreError> {
 
 /// Advisories per batch handed from the parser thread to the writer, and batches in flight:
 /// enough to keep both cores busy, little enough to keep memory flat.
-const PIPELINE_BATCH: usize = 256;
-const PIPELINE_DEPTH: usize = 4;
+const PIPELINE_BATCH: usize = 1024;
+const PIPELINE_DEPTH: usize = 2;
 
-/// Runs `parse` on a thread of its own and hands what it emits to `write` on this one, in
-/// order, so that parsing a big document overlaps with writing it. A panic in the parser is
-/// resumed here.
+/// Appends the (key hash, value hash) of each of `a`'s entries to `out`.
+fn entry_hashes(a: &Advisory, out: &mut Vec<(u64, u64)>) {
+    for e in &a.affected {
+        let value = value_hash(e.status.as_str(), e.fixed_version.as_deref(), e.scheme.as_str());
+        out.push((key_hash(&a.id, &AffectedRef::from(e)), value));
+    }
+}
+
+/// What the parser thread hands to the writer: advisories with the hashes the diff needs,
+/// computed on the parser's thread, which has time to spare (the writer is the slower side).
+struct HashedBatch {
+    advisories: Vec<Advisory>,
+    /// Content hash of each advisory.
+    contents: Vec<u64>,
+    /// (key hash, value hash) of every affected entry of the batch, in order.
+    entries: Vec<(u64, u64)>,
+}
+
+impl HashedBatch {
+    fn new() -> HashedBatch {
+        HashedBatch {
+            advisories: Vec::with_capacity(PIPELINE_BATCH),
+            contents: Vec::with_capacity(PIPELINE_BATCH),
+            entries: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, a: Advisory) {
+        self.contents.push(content_hash(&a));
+        entry_hashes(&a, &mut self.entries);
+        self.advisories.push(a);
+    }
+}
+
+/// Runs `parse` on a thread of its own and hands what it emits, hashed, to `write` on this
+/// one, in order, so that parsing a big document overlaps with writing it. `write` returns
+/// the advisories it is done with; they go back to the parser's thread to be freed there
+/// (where they were allocated). A panic in the parser is resumed here.
 fn parse_pipelined(
     parse: impl FnOnce(&mut dyn FnMut(Advisory)) -> Result<ParseSummary, FormatError> + Send,
-    mut write: impl FnMut(Advisory),
+    mut write: impl FnMut(HashedBatch) -> Vec<Advisory>,
 ) -> Result<ParseSummary, FormatError> {
     std::thread::scope(|scope| {
-        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<Advisory>>(PIPELINE_DEPTH);
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<HashedBatch>(PIPELINE_DEPTH);
+        let (spent_sender, spent) = std::sync::mpsc::channel::<Vec<Advisory>>();
         let span = tracing::Span::current();
         let parser = scope.spawn(move || {
             let _entered = span.enter();
-            let mut batch = Vec::with_capacity(PIPELINE_BATCH);
+            let mut batch = HashedBatch::new();
             let result = parse(&mut |advisory| {
                 batch.push(advisory);
-                if batch.len() == PIPELINE_BATCH {
+                if batch.advisories.len() == PIPELINE_BATCH {
                     // The receiver lives until this thread is joined: sending cannot fail.
-                    let _ = sender.send(std::mem::replace(&mut batch, Vec::with_capacity(PIPELINE_BATCH)));
+                    let _ = sender.send(std::mem::replace(&mut batch, HashedBatch::new()));
+                    spent.try_iter().for_each(drop);
                 }
             });
             let _ = sender.send(batch);
             result
         });
         for batch in receiver {
-            batch.into_iter().for_each(&mut write);
+            // The parser's thread ends before the last of these: those are freed here.
+            let _ = spent_sender.send(write(batch));
         }
         parser.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })
@@ -703,11 +823,12 @@ const INGEST_CACHE_PRAGMA: &str = "PRAGMA cache_size = -16384";
 
 /// Secondary indexes that a first ingest of a large feed drops and rebuilds afterwards:
 /// building an index from sorted rows is several times faster than half a million random
-/// inserts into it. They must match `schema/0002_advisories.sql` (a test checks).
+/// inserts into it. They must match the schema (`schema/0002_advisories.sql`, with
+/// `affected_by_package` as `0006_faster_bulk_ingest.sql` redefined it; a test checks).
 const BULK_INDEXES: &[(&str, &str)] = &[
     ("advisories_by_id", "CREATE UNIQUE INDEX advisories_by_id ON advisories (feed, id)"),
     ("affected_by_advisory", "CREATE INDEX affected_by_advisory ON affected (advisory_id)"),
-    ("affected_by_package", "CREATE INDEX affected_by_package ON affected (distro, release, package)"),
+    ("affected_by_package", "CREATE INDEX affected_by_package ON affected (package, release, distro)"),
     ("advisory_aliases_by_alias", "CREATE INDEX advisory_aliases_by_alias ON advisory_aliases (alias)"),
 ];
 
@@ -720,7 +841,8 @@ fn drop_bulk_indexes(tx: &Transaction<'_>) -> Result<(), StoreError> {
 
 fn create_bulk_indexes(tx: &Transaction<'_>) -> Result<(), StoreError> {
     // One helper thread for SQLite's sorter: index builds sort in parallel on two cores.
-    tx.execute_batch("PRAGMA threads = 1").map_err(sql("rebuilding indexes after a bulk ingest"))?;
+    tx.execute_batch("PRAGMA threads = 1; PRAGMA cache_size = -65536")
+        .map_err(sql("rebuilding indexes after a bulk ingest"))?;
     for (_, create) in BULK_INDEXES {
         tx.execute_batch(create).map_err(sql("rebuilding indexes after a bulk ingest"))?;
     }
@@ -785,32 +907,55 @@ impl Ingest<'_> {
         Ok(())
     }
 
-    /// The sink: records the first failure and ignores what follows it.
-    fn write(&mut self, advisory: Advisory) {
+    /// Writes a batch from the parser; returns the advisories it is done with.
+    fn write_batch(&mut self, batch: HashedBatch) -> Vec<Advisory> {
+        let HashedBatch { advisories, contents, entries } = batch;
+        let mut entries = entries.as_slice();
+        for (advisory, content) in advisories.into_iter().zip(contents) {
+            let (these, rest) = entries.split_at(advisory.affected.len().min(entries.len()));
+            entries = rest;
+            self.write(advisory, content, these);
+        }
+        std::mem::take(&mut self.spent)
+    }
+
+    /// The sink: records the first failure and ignores what follows it. `content` and
+    /// `entries` are the advisory's [`content_hash`] and [`entry_hashes`].
+    fn write(&mut self, advisory: Advisory, content: u64, entries: &[(u64, u64)]) {
         if self.failure.is_some() {
+            self.spent.push(advisory);
             return;
         }
-        if let Err(e) = self.write_advisory(&advisory) {
+        if let Err(e) = self.write_advisory(advisory, content, entries) {
             self.failure = Some(e);
         }
     }
 
-    fn write_advisory(&mut self, a: &Advisory) -> Result<(), StoreError> {
+    fn write_advisory(&mut self, a: Advisory, content: u64, entries: &[(u64, u64)]) -> Result<(), StoreError> {
         self.changes.n_advisories += 1;
         let id = id_hash(&a.id);
         if !self.seen_advisories.insert(id) {
             // Stated again (the tracker lists a CVE under each package): keep the first
             // statement's metadata, add any new aliases.
-            self.insert_aliases(a)?;
+            self.insert_aliases(&a)?;
         } else {
-            let hash = content_hash(a);
             match self.previous_advisories.remove(&id) {
-                Some((_, stored)) if stored == hash => {} // unchanged: nothing to write
-                stored => self.store_advisory(a, hash, stored.is_some())?,
+                Some((_, stored)) if stored == content => {} // unchanged: nothing to write
+                stored => self.store_advisory(&a, content, stored.is_some())?,
             }
         }
-        for entry in &a.affected {
-            self.write_affected(&a.id, entry)?;
+        let at = self.pending.advisories.len();
+        let mut referenced = false;
+        for (i, (entry, (key, value))) in a.affected.iter().zip(entries).enumerate() {
+            referenced |= self.write_affected(entry, *key, *value, (at, i))?;
+        }
+        if referenced {
+            self.pending.advisories.push(a);
+        } else {
+            self.spent.push(a);
+        }
+        if self.pending.rows.len() >= INSERT_BATCH {
+            self.flush_pending()?;
         }
         Ok(())
     }
@@ -847,6 +992,9 @@ impl Ingest<'_> {
     }
 
     fn insert_aliases(&self, a: &Advisory) -> Result<(), StoreError> {
+        if a.aliases.iter().all(|name| *name == a.id) {
+            return Ok(());
+        }
         let mut alias = self
             .tx
             .prepare_cached("INSERT OR IGNORE INTO advisory_aliases (feed, advisory_id, alias) VALUES (?1, ?2, ?3)")
@@ -857,20 +1005,27 @@ impl Ingest<'_> {
         Ok(())
     }
 
-    fn write_affected(&mut self, advisory_id: &str, e: &Affected) -> Result<(), StoreError> {
-        let key = key_hash(advisory_id, &AffectedRef::from(e));
-        let value = value_hash(e.status.as_str(), e.fixed_version.as_deref(), e.scheme.as_str());
+    /// Diffs one entry (with its key and value hashes) against the stored and already stated
+    /// ones. `at` is where the entry
+    /// will sit in [`Pending`] (its advisory's index there, the entry's index in it); returns
+    /// whether a pending row now refers to it.
+    fn write_affected(&mut self, e: &Affected, key: u64, value: u64, at: (usize, usize)) -> Result<bool, StoreError> {
         if let Some(written) = self.seen.get(&key).copied() {
             // The document states the same entry again: the last statement wins.
-            if written.value != value {
-                self.flush_pending()?;
-                if written.row_id < self.first_new_row_id {
-                    self.remember_original(written.row_id, written.value)?;
-                }
-                self.update_row(written.row_id, e)?;
-                self.seen.insert(key, Previous { row_id: written.row_id, value });
+            if written.value == value {
+                return Ok(false);
             }
-            return Ok(());
+            self.seen.insert(key, Previous { row_id: written.row_id, value });
+            if let Some(row) = self.pending.row_mut(written.row_id) {
+                // Not inserted yet: the row takes this statement instead.
+                *row = (written.row_id, at.0, at.1);
+                return Ok(true);
+            }
+            if written.row_id < self.first_new_row_id {
+                self.remember_original(written.row_id, written.value)?;
+            }
+            self.update_row(written.row_id, e)?;
+            return Ok(false);
         }
         match self.previous.remove(&key) {
             Some(prev) => {
@@ -879,19 +1034,17 @@ impl Ingest<'_> {
                     self.update_row(prev.row_id, e)?;
                 }
                 self.seen.insert(key, Previous { row_id: prev.row_id, value });
+                Ok(false)
             }
             None => {
                 let row_id = self.next_row_id;
                 self.next_row_id += 1;
-                self.pending.push(PendingRow { row_id, advisory_id: advisory_id.to_string(), affected: e.clone() });
-                if self.pending.len() == INSERT_BATCH {
-                    self.flush_pending()?;
-                }
+                self.pending.rows.push((row_id, at.0, at.1));
                 self.changes.n_added += 1;
                 self.seen.insert(key, Previous { row_id, value });
+                Ok(true)
             }
         }
-        Ok(())
     }
 
     /// Keeps what a stored row held before this ingest first changes it.
@@ -921,6 +1074,9 @@ impl Ingest<'_> {
     /// Logs every stored entry whose value this ingest changed, comparing the final statement
     /// with what was stored; entries that ended where they started are restored as unchanged.
     fn log_changes(&mut self) -> Result<(), StoreError> {
+        if self.originals.is_empty() {
+            return Ok(());
+        }
         let final_values: HashMap<i64, u64> = self.seen.values().map(|p| (p.row_id, p.value)).collect();
         let mut originals: Vec<_> = std::mem::take(&mut self.originals).into_iter().collect();
         originals.sort_by_key(|(row_id, _)| *row_id);
@@ -947,44 +1103,48 @@ impl Ingest<'_> {
         Ok(())
     }
 
-    /// Writes the pending new entries. Called when a batch is full, and before anything reads
-    /// or updates rows by id.
+    /// Writes the pending new entries: [`INSERT_BATCH`] rows per statement, the rest one by
+    /// one. Called when a batch is full and at the end of the document.
     fn flush_pending(&mut self) -> Result<(), StoreError> {
-        if self.pending.is_empty() {
-            return Ok(());
+        let Pending { advisories, rows } = &mut self.pending;
+        for (_, advisory, entry) in rows.iter() {
+            let e = &advisories[*advisory].affected[*entry];
+            count_release(&mut self.added_per_release, &e.distro, &e.release, 1);
         }
-        let rows = std::mem::take(&mut self.pending);
-        let statement = if rows.len() == INSERT_BATCH {
-            let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; INSERT_BATCH].join(", ");
-            format!("INSERT INTO affected ({AFFECTED_COLUMNS}) VALUES {values}")
-        } else {
-            format!("INSERT INTO affected ({AFFECTED_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-        };
-        let mut stmt = self.tx.prepare_cached(&statement).map_err(sql("storing affected entries"))?;
-        let chunk = if rows.len() == INSERT_BATCH { INSERT_BATCH } else { 1 };
-        for group in rows.chunks(chunk) {
-            let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(group.len() * 12);
-            for row in group {
-                let e = &row.affected;
-                values.extend_from_slice(&[
-                    &row.row_id,
-                    &self.feed,
-                    &row.advisory_id,
-                    &e.distro,
-                    &e.release,
-                    &e.package,
-                    &e.kind,
-                    &e.status,
-                    &e.fixed_version,
-                    &e.scheme,
-                    &e.module,
-                    &self.ingest_id,
-                ]);
+        let n_batched = rows.len() - rows.len() % INSERT_BATCH;
+        for (statement, group_len, rows) in [
+            (insert_statement(INSERT_BATCH), INSERT_BATCH, &rows[..n_batched]),
+            (insert_statement(1), 1, &rows[n_batched..]),
+        ] {
+            if rows.is_empty() {
+                continue;
             }
-            stmt.execute(rusqlite::params_from_iter(values)).map_err(sql("storing affected entries"))?;
+            let mut stmt = self.tx.prepare_cached(statement).map_err(sql("storing affected entries"))?;
+            for group in rows.chunks(group_len) {
+                // ?1 and ?2 (feed and ingest) are bound once; each row binds the rest.
+                let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(2 + group.len() * 10);
+                values.extend_from_slice(&[&self.feed, &self.ingest_id]);
+                for (row_id, advisory, entry) in group {
+                    let a = &advisories[*advisory];
+                    let e = &a.affected[*entry];
+                    values.extend_from_slice(&[
+                        row_id,
+                        &a.id,
+                        &e.distro,
+                        &e.release,
+                        &e.package,
+                        &e.kind,
+                        &e.status,
+                        &e.fixed_version,
+                        &e.scheme,
+                        &e.module,
+                    ]);
+                }
+                stmt.execute(rusqlite::params_from_iter(values)).map_err(sql("storing affected entries"))?;
+            }
         }
-        self.pending = rows;
-        self.pending.clear();
+        rows.clear();
+        self.spent.append(advisories);
         Ok(())
     }
 
@@ -1026,8 +1186,9 @@ impl Ingest<'_> {
     }
 
     fn finish(self, summary: ParseSummary) -> Result<ChangeSet, StoreError> {
-        let Ingest { tx, ingest_id, mut changes, .. } = self;
+        let Ingest { tx, ingest_id, mut changes, added_per_release, .. } = self;
         changes.n_skipped = summary.n_skipped;
+        update_release_counts(tx, ingest_id, added_per_release)?;
         tx.execute(
             "UPDATE ingests SET n_advisories = ?2, n_added = ?3, n_changed = ?4, n_withdrawn = ?5 WHERE id = ?1",
             params![ingest_id, changes.n_advisories, changes.n_added, changes.n_changed, changes.n_withdrawn],
@@ -1035,6 +1196,48 @@ impl Ingest<'_> {
         .map_err(sql("finishing an ingest"))?;
         Ok(changes)
     }
+}
+
+/// Adds `n` to the count of (distro, release) in `counts`.
+fn count_release(counts: &mut Vec<((String, String), i64)>, distro: &str, release: &str, n: i64) {
+    match counts.iter_mut().find(|((d, r), _)| d == distro && r == release) {
+        Some((_, count)) => *count += n,
+        None => counts.push(((distro.to_owned(), release.to_owned()), n)),
+    }
+}
+
+/// Brings `affected_releases` up to date with an ingest: `added` rows per (distro, release),
+/// less the ingest's withdrawn ones (read from its change log).
+fn update_release_counts(
+    tx: &Transaction<'_>,
+    ingest_id: i64,
+    mut counts: Vec<((String, String), i64)>,
+) -> Result<(), StoreError> {
+    let mut withdrawn = tx
+        .prepare_cached(
+            "SELECT distro, release, count(*) FROM affected_changes
+             WHERE ingest_id = ?1 AND change = 'withdrawn' GROUP BY distro, release",
+        )
+        .map_err(sql("counting entries per release"))?;
+    let rows = withdrawn
+        .query_map([ingest_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))
+        .map_err(sql("counting entries per release"))?;
+    for row in rows {
+        let (distro, release, n) = row.map_err(sql("counting entries per release"))?;
+        count_release(&mut counts, &distro, &release, -n);
+    }
+    let mut upsert = tx
+        .prepare_cached(
+            "INSERT INTO affected_releases (distro, release, n_entries) VALUES (?1, ?2, ?3)
+             ON CONFLICT (distro, release) DO UPDATE SET n_entries = n_entries + excluded.n_entries",
+        )
+        .map_err(sql("counting entries per release"))?;
+    for ((distro, release), n) in counts.iter().filter(|(_, n)| *n != 0) {
+        upsert.execute(params![distro, release, n]).map_err(sql("counting entries per release"))?;
+    }
+    tx.execute("DELETE FROM affected_releases WHERE n_entries <= 0", [])
+        .map_err(sql("counting entries per release"))?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -1125,6 +1328,59 @@ mod tests {
         ingest(&mut store, &m, vec![openssl(), curl.clone()]).unwrap();
         let changes = ingest(&mut store, &m, vec![curl]).unwrap();
         assert_eq!(changes.n_withdrawn, 1);
+    }
+
+    fn release_counts(store: &Store) -> Vec<(String, String, i64)> {
+        let mut stmt =
+            store.conn.prepare("SELECT distro, release, n_entries FROM affected_releases ORDER BY 1, 2").unwrap();
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap();
+        rows.collect::<Result<_, _>>().unwrap()
+    }
+
+    fn recounted(store: &Store) -> Vec<(String, String, i64)> {
+        let mut stmt = store
+            .conn
+            .prepare("SELECT distro, release, count(*) FROM affected GROUP BY distro, release ORDER BY 1, 2")
+            .unwrap();
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap();
+        rows.collect::<Result<_, _>>().unwrap()
+    }
+
+    #[test]
+    fn entries_per_release_follow_every_ingest() {
+        let mut store = Store::open_in_memory().unwrap();
+        let m = meta("debian-tracker", SourceKind::Feed, IngestScope::WholeFeed);
+        let curl = |releases: &[&str]| {
+            let entries = releases.iter().map(|r| affected(r, "curl", Status::Unfixed, None)).collect();
+            advisory("CVE-2024-2", &[], entries)
+        };
+        // The same entry stated twice is one row.
+        let openssl = advisory(
+            "CVE-2024-1",
+            &[],
+            vec![affected("12", "openssl", Status::Unfixed, None), affected("12", "openssl", Status::Fixed, Some("3"))],
+        );
+        ingest(&mut store, &m, vec![openssl.clone(), curl(&["11", "12"])]).unwrap();
+        let expected = vec![("debian".to_string(), "11".to_string(), 1), ("debian".to_string(), "12".to_string(), 2)];
+        assert_eq!(release_counts(&store), expected);
+        assert_eq!(recounted(&store), expected);
+
+        // Release 11 withdrawn: no longer covered.
+        ingest(&mut store, &m, vec![openssl, curl(&["12", "13"])]).unwrap();
+        let expected = vec![("debian".to_string(), "12".to_string(), 2), ("debian".to_string(), "13".to_string(), 1)];
+        assert_eq!(release_counts(&store), expected);
+        assert_eq!(recounted(&store), expected);
+
+        // Mail adds to what feeds hold.
+        let mail = meta("debian-security-announce", SourceKind::Mail, IngestScope::Advisories);
+        ingest(
+            &mut store,
+            &mail,
+            vec![advisory("DSA-1-1", &[], vec![affected("11", "curl", Status::Fixed, Some("2"))])],
+        )
+        .unwrap();
+        assert_eq!(release_counts(&store), recounted(&store));
+        assert_eq!(release_counts(&store).len(), 3);
     }
 
     #[test]

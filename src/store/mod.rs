@@ -31,6 +31,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0003_findings.sql", include_str!("../../schema/0003_findings.sql")),
     ("0004_watch.sql", include_str!("../../schema/0004_watch.sql")),
     ("0005_notifications.sql", include_str!("../../schema/0005_notifications.sql")),
+    ("0006_faster_bulk_ingest.sql", include_str!("../../schema/0006_faster_bulk_ingest.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

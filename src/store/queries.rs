@@ -709,7 +709,7 @@ impl Store {
         let (Some(distro), Some(release)) = (distro, release) else { return Ok(Coverage::UnknownOs) };
         let covered: bool = self
             .conn
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM affected WHERE distro = ?1 AND release = ?2)")
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM affected_releases WHERE distro = ?1 AND release = ?2)")
             .and_then(|mut s| s.query_row([distro, release], |r| r.get(0)))
             .map_err(sql("checking release coverage"))?;
         Ok(if covered { Coverage::Covered } else { Coverage::Uncovered })
