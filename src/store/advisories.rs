@@ -185,7 +185,7 @@ impl Pending {
 
 /// Rows per multi-row INSERT: one statement per batch instead of one per row (10 values a
 /// row, well under SQLite's limit on bound parameters).
-const INSERT_BATCH: usize = 64;
+const INSERT_BATCH: usize = 256;
 
 /// `INSERT INTO affected` of `n_rows` rows: `?1` is the feed and `?2` the ingest in every row,
 /// then ten values per row.
@@ -1475,25 +1475,34 @@ mod tests {
     fn batched_inserts_and_duplicate_statements() {
         let mut store = Store::open_in_memory().unwrap();
         let m = meta("big", SourceKind::Feed, IngestScope::WholeFeed);
+        // One full batch and a remainder: CVE-2024-3's row is inserted by the time it is
+        // stated again (the row is updated), the last one's is still pending (it is replaced).
+        let n = INSERT_BATCH + 50;
+        let last = format!("CVE-2024-{}", n - 1);
         let many = |fixed: &str| -> Vec<Advisory> {
-            let mut docs: Vec<Advisory> = (0..150)
+            let mut docs: Vec<Advisory> = (0..n)
                 .map(|i| advisory(&format!("CVE-2024-{i}"), &[], vec![affected("12", "pkg", Status::Fixed, Some("1"))]))
                 .collect();
-            // The same entry again later in the document, with another fixed version: it wins.
+            // The same entries again later in the document, with another fixed version: they win.
             docs.push(advisory("CVE-2024-3", &[], vec![affected("12", "pkg", Status::Fixed, Some(fixed))]));
+            docs.push(advisory(&last, &[], vec![affected("12", "pkg", Status::Fixed, Some(fixed))]));
             docs
         };
         let first = ingest(&mut store, &m, many("2")).unwrap();
-        assert_eq!((first.n_added, first.n_changed), (150, 0));
-        let entry = store.affected_entries("CVE-2024-3").unwrap();
-        assert_eq!(entry.len(), 1);
-        assert_eq!(entry[0].affected.fixed_version.as_deref(), Some("2"));
+        assert_eq!((first.n_added, first.n_changed), (n as u64, 0));
+        for id in ["CVE-2024-3", last.as_str()] {
+            let entry = store.affected_entries(id).unwrap();
+            assert_eq!(entry.len(), 1, "{id}");
+            assert_eq!(entry[0].affected.fixed_version.as_deref(), Some("2"), "{id}");
+        }
         assert_eq!(store.affected_entries("CVE-2024-149").unwrap().len(), 1);
         let again = ingest(&mut store, &m, many("2")).unwrap();
         assert!(again.is_empty(), "{again:?}");
         // First statement keeps the stored value, the second changes it: one change.
         let mut docs = many("3");
         docs[3] = advisory("CVE-2024-3", &[], vec![affected("12", "pkg", Status::Fixed, Some("2"))]);
+        docs[n - 1] = advisory(&last, &[], vec![affected("12", "pkg", Status::Fixed, Some("2"))]);
+        docs[n + 1] = advisory(&last, &[], vec![affected("12", "pkg", Status::Fixed, Some("2"))]);
         let third = ingest(&mut store, &m, docs).unwrap();
         assert_eq!((third.n_added, third.n_changed, third.n_withdrawn), (0, 1, 0));
         assert_eq!(
