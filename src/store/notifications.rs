@@ -71,30 +71,51 @@ pub struct Routing {
     pub digest_items: Vec<(String, String, String, serde_json::Value)>,
 }
 
-fn change_json(c: &FindingChange) -> serde_json::Value {
-    json!({
-        "image": c.image,
-        "platform": c.platform,
-        "package": c.package,
-        "version": c.version,
-        "source_name": c.source_name,
-        "status": c.status.as_str(),
-        "fixed_version": c.fixed_version,
-    })
+/// One finding in a `findings` event's detail (serialised straight from the change: an
+/// advisory can touch thousands of images, and a JSON tree per finding would cost more than
+/// the rest of the ingest).
+#[derive(serde::Serialize)]
+struct ChangeDetail<'a> {
+    image: &'a str,
+    platform: &'a str,
+    package: &'a str,
+    version: &'a str,
+    source_name: &'a str,
+    status: &'static str,
+    fixed_version: Option<&'a str>,
+}
+
+impl<'a> From<&'a FindingChange> for ChangeDetail<'a> {
+    fn from(c: &'a FindingChange) -> Self {
+        ChangeDetail {
+            image: &c.image,
+            platform: &c.platform,
+            package: &c.package,
+            version: &c.version,
+            source_name: &c.source_name,
+            status: c.status.as_str(),
+            fixed_version: c.fixed_version.as_deref(),
+        }
+    }
+}
+
+/// A `findings` event's detail: the findings that appeared and went away.
+#[derive(Default, serde::Serialize)]
+struct FindingsEventDetail<'a> {
+    added: Vec<ChangeDetail<'a>>,
+    resolved: Vec<ChangeDetail<'a>>,
 }
 
 /// Writes one `findings` event per advisory whose findings changed, inside the caller's
 /// transaction (an ingest's or a scan's). A rebaselined update (every finding recomputed)
 /// writes none: a feed's first ingest is not news.
 pub(crate) fn record_findings(conn: &Connection, delta: &FindingsDelta, now: i64) -> Result<usize, StoreError> {
-    // (feed, advisory id) → (added, resolved)
-    type Changes = (Vec<serde_json::Value>, Vec<serde_json::Value>);
-    let mut by_advisory: BTreeMap<(&str, &str), Changes> = BTreeMap::new();
+    let mut by_advisory: BTreeMap<(&str, &str), FindingsEventDetail<'_>> = BTreeMap::new();
     for c in &delta.added {
-        by_advisory.entry((&c.feed, &c.advisory_id)).or_default().0.push(change_json(c));
+        by_advisory.entry((&c.feed, &c.advisory_id)).or_default().added.push(c.into());
     }
     for c in &delta.resolved {
-        by_advisory.entry((&c.feed, &c.advisory_id)).or_default().1.push(change_json(c));
+        by_advisory.entry((&c.feed, &c.advisory_id)).or_default().resolved.push(c.into());
     }
     let mut insert = conn
         .prepare_cached(
@@ -102,8 +123,8 @@ pub(crate) fn record_findings(conn: &Connection, delta: &FindingsDelta, now: i64
              VALUES ('findings', ?1, ?2, ?3, ?4)",
         )
         .map_err(sql("recording notification events"))?;
-    for ((feed, advisory_id), (added, resolved)) in &by_advisory {
-        let detail = json!({ "added": added, "resolved": resolved }).to_string();
+    for ((feed, advisory_id), detail) in &by_advisory {
+        let detail = serde_json::to_string(detail).map_err(|e| StoreError::Corrupt(format!("event detail: {e}")))?;
         insert.execute(params![feed, advisory_id, detail, now]).map_err(sql("recording notification events"))?;
     }
     Ok(by_advisory.len())
