@@ -1330,20 +1330,24 @@ mod tests {
         assert_eq!(changes.n_withdrawn, 1);
     }
 
-    fn release_counts(store: &Store) -> Vec<(String, String, i64)> {
-        let mut stmt =
-            store.conn.prepare("SELECT distro, release, n_entries FROM affected_releases ORDER BY 1, 2").unwrap();
+    /// (distro, release, n) rows: as `affected_releases` keeps them, or counted afresh.
+    fn per_release(store: &Store, counted: bool) -> Vec<(String, String, i64)> {
+        let query = if counted {
+            "SELECT distro, release, count(*) FROM affected GROUP BY distro, release ORDER BY 1, 2"
+        } else {
+            "SELECT distro, release, n_entries FROM affected_releases ORDER BY 1, 2"
+        };
+        let mut stmt = store.conn.prepare(query).unwrap();
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap();
         rows.collect::<Result<_, _>>().unwrap()
     }
 
+    fn release_counts(store: &Store) -> Vec<(String, String, i64)> {
+        per_release(store, false)
+    }
+
     fn recounted(store: &Store) -> Vec<(String, String, i64)> {
-        let mut stmt = store
-            .conn
-            .prepare("SELECT distro, release, count(*) FROM affected GROUP BY distro, release ORDER BY 1, 2")
-            .unwrap();
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap();
-        rows.collect::<Result<_, _>>().unwrap()
+        per_release(store, true)
     }
 
     #[test]
