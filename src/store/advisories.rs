@@ -192,27 +192,12 @@ const INSERT_BATCH: usize = 256;
 fn insert_statement(n_rows: usize) -> &'static str {
     static STATEMENTS: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
     let (one, batch) = STATEMENTS.get_or_init(|| {
-        let rows = |n: usize| {
-            (0..n)
-                .map(|i| {
-                    let p = 3 + i * 10;
-                    format!(
-                        "(?{}, ?1, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?2)",
-                        p,
-                        p + 1,
-                        p + 2,
-                        p + 3,
-                        p + 4,
-                        p + 5,
-                        p + 6,
-                        p + 7,
-                        p + 8,
-                        p + 9
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
+        // Row i: its id, ?1, its other nine values, ?2 (the column order below).
+        let row = |i: usize| {
+            let values: Vec<String> = (3 + i * 10..13 + i * 10).map(|n| format!("?{n}")).collect();
+            format!("({}, ?1, {}, ?2)", values[0], values[1..].join(", "))
         };
+        let rows = |n: usize| (0..n).map(row).collect::<Vec<_>>().join(", ");
         let columns =
             "id, feed, advisory_id, distro, release, package, kind, status, fixed_version, scheme, module, added_in";
         (
@@ -345,12 +330,9 @@ impl Store {
                 let summary = parse(&mut |a| advisories.push(a))?;
                 let ids: HashSet<&str> = advisories.iter().map(|a| a.id.as_str()).collect();
                 ingest.load_previous(Some(&ids))?;
-                for advisory in advisories {
-                    let (content, mut entries) = (content_hash(&advisory), Vec::new());
-                    entry_hashes(&advisory, &mut entries);
-                    ingest.write(advisory, content, &entries);
-                    ingest.spent.clear();
-                }
+                let mut batch = HashedBatch::new();
+                advisories.into_iter().for_each(|a| batch.push(a));
+                ingest.write_batch(batch);
                 if let Some(e) = ingest.failure.take() {
                     return Err(e.into());
                 }
@@ -912,7 +894,7 @@ impl Ingest<'_> {
         let HashedBatch { advisories, contents, entries } = batch;
         let mut entries = entries.as_slice();
         for (advisory, content) in advisories.into_iter().zip(contents) {
-            let (these, rest) = entries.split_at(advisory.affected.len().min(entries.len()));
+            let (these, rest) = entries.split_at(advisory.affected.len());
             entries = rest;
             self.write(advisory, content, these);
         }
@@ -1006,9 +988,8 @@ impl Ingest<'_> {
     }
 
     /// Diffs one entry (with its key and value hashes) against the stored and already stated
-    /// ones. `at` is where the entry
-    /// will sit in [`Pending`] (its advisory's index there, the entry's index in it); returns
-    /// whether a pending row now refers to it.
+    /// ones. `at` is where the entry will sit in [`Pending`] (its advisory's index there, the
+    /// entry's index in it); returns whether a pending row now refers to it.
     fn write_affected(&mut self, e: &Affected, key: u64, value: u64, at: (usize, usize)) -> Result<bool, StoreError> {
         if let Some(written) = self.seen.get(&key).copied() {
             // The document states the same entry again: the last statement wins.
@@ -1107,10 +1088,6 @@ impl Ingest<'_> {
     /// one. Called when a batch is full and at the end of the document.
     fn flush_pending(&mut self) -> Result<(), StoreError> {
         let Pending { advisories, rows } = &mut self.pending;
-        for (_, advisory, entry) in rows.iter() {
-            let e = &advisories[*advisory].affected[*entry];
-            count_release(&mut self.added_per_release, &e.distro, &e.release, 1);
-        }
         let n_batched = rows.len() - rows.len() % INSERT_BATCH;
         for (statement, group_len, rows) in [
             (insert_statement(INSERT_BATCH), INSERT_BATCH, &rows[..n_batched]),
@@ -1127,6 +1104,7 @@ impl Ingest<'_> {
                 for (row_id, advisory, entry) in group {
                     let a = &advisories[*advisory];
                     let e = &a.affected[*entry];
+                    count_release(&mut self.added_per_release, &e.distro, &e.release, 1);
                     values.extend_from_slice(&[
                         row_id,
                         &a.id,

@@ -71,13 +71,9 @@ fn parse_json(bytes: &[u8], ctx: &ParseContext, sink: &mut dyn FnMut(Advisory)) 
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(format_error(NOT_AN_OBJECT));
     }
-    let mut run = Run { ctx, sink, seen: HashSet::new(), summary: ParseSummary::default() };
-    let in_record = Cell::new(0);
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    de.deserialize_map(RecordsVisitor { run: &mut run, in_record: &in_record })
-        .and_then(|()| de.end())
-        .map_err(|e| format_error(format!("not a USN database: {e}")))?;
-    Ok(run.summary)
+    // Nothing reads the record counter of a document that is already in memory.
+    read_records(serde_json::Deserializer::from_slice(bytes), ctx, sink, &Cell::new(0))
+        .map_err(|e| format_error(format!("not a USN database: {e}")))
 }
 
 /// bzip2 (one or more concatenated streams) read as a stream: what is held at a time is one
@@ -97,14 +93,22 @@ fn parse_compressed(
     if input.fill_buf().map_err(io_error)?.first() != Some(&b'{') {
         return Err(format_error(NOT_AN_OBJECT));
     }
+    read_records(serde_json::Deserializer::from_reader(input), ctx, sink, &in_record).map_err(|e| match e.is_io() {
+        true => format_error(format!("bzip2: {e}")),
+        false => format_error(format!("not a USN database: {e}")),
+    })
+}
+
+/// Reads the top-level object record by record, resetting `in_record` after each.
+fn read_records<'de, R: serde_json::de::Read<'de>>(
+    mut de: serde_json::Deserializer<R>,
+    ctx: &ParseContext,
+    sink: &mut dyn FnMut(Advisory),
+    in_record: &Cell<u64>,
+) -> Result<ParseSummary, serde_json::Error> {
     let mut run = Run { ctx, sink, seen: HashSet::new(), summary: ParseSummary::default() };
-    let mut de = serde_json::Deserializer::from_reader(input);
-    de.deserialize_map(RecordsVisitor { run: &mut run, in_record: &in_record }).and_then(|()| de.end()).map_err(
-        |e| match e.is_io() {
-            true => format_error(format!("bzip2: {e}")),
-            false => format_error(format!("not a USN database: {e}")),
-        },
-    )?;
+    de.deserialize_map(RecordsVisitor { run: &mut run, in_record })?;
+    de.end()?;
     Ok(run.summary)
 }
 
