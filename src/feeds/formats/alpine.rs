@@ -1,6 +1,6 @@
 //! Alpine secdb JSON (`https://secdb.alpinelinux.org/v3.NN/main.json`) → one [`Advisory`] per
 //! advisory id, keyed by origin (source) package; owns the wire shape and the id extraction.
-//! Must not compare apk versions (no comparator here yet) and does no IO.
+//! Does no IO.
 //!
 //! Shape: `{ "distroversion": "v3.19", "reponame": "main", "packages": [ { "pkg": { "name":
 //! "<origin>", "secfixes": { "<fixed version>": ["CVE-… …", …] } } } ] }`.
@@ -13,13 +13,14 @@
 //! - Release: `distroversion` without its `v` (`v3.19` → `3.19`, `edge` stays); when the
 //!   document has none, the context's release when it names exactly one.
 //! - A document for a release outside `ctx.releases` (when it names any) emits nothing.
-//! - Merge: one id listed for one package under several versions keeps the version seen LAST
-//!   in document order, because this crate has no apk version comparator yet (the correlation
-//!   work adds one; then this should keep the highest). A fix always wins over a NAK.
+//! - Merge: one id listed for one package under several versions (an incomplete first fix,
+//!   then another) keeps the highest by apk's version order, whatever the document order: an
+//!   image between the two versions is still affected. A fix always wins over a NAK.
 //! - A malformed value (an object where the id list belongs, a non-string id, a package
 //!   without a name) skips that entry and counts it; only a document that is not a secdb
 //!   object at all is an error.
 
+use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -28,6 +29,7 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use super::{Format, FormatError, ParseContext, ParseSummary};
 use crate::advisories::{Advisory, Affected, PackageKind, Status};
 use crate::inventory::Ecosystem;
+use crate::versions::apk;
 
 const FORMAT: Format = Format::AlpineSecdb;
 const DISTRO: &str = "alpine";
@@ -174,10 +176,18 @@ impl AdvisorySet {
         };
         match advisory.affected.iter_mut().find(|a| a.package == origin) {
             None => advisory.affected.push(entry),
-            // Last fix seen wins (no apk comparator yet); a NAK never replaces a fix.
-            Some(existing) if entry.status == Status::Fixed => *existing = entry,
+            // The highest fix wins; a NAK never replaces a fix.
+            Some(existing) if entry.status == Status::Fixed && is_later_fix(existing, version) => *existing = entry,
             Some(_) => {}
         }
+    }
+}
+
+/// Whether a fix in `version` supersedes `existing` (a NAK, or a fix in a lower version).
+fn is_later_fix(existing: &Affected, version: &str) -> bool {
+    match existing.fixed_version.as_deref() {
+        None => true,
+        Some(fixed) => apk::compare(version, fixed) == Ordering::Greater,
     }
 }
 
@@ -466,19 +476,22 @@ skipped 0",
     }
 
     #[test]
-    fn same_id_same_package_keeps_the_last_fix_and_a_fix_beats_a_nak() {
+    fn same_id_same_package_keeps_the_highest_fix_and_a_fix_beats_a_nak() {
+        // Document order is not version order: 1.36.1-r10 > 1.36.1-r2 only by apk's rules,
+        // and the lower fixes come after the higher ones.
         check(
             r#"{"distroversion": "v3.19", "packages": [
                 {"pkg": {"name": "busybox", "secfixes": {
+                    "1.36.1-r10": ["CVE-2022-48174"],
                     "1.36.1-r2": ["CVE-2022-48174"],
-                    "1.36.1-r1": ["CVE-2022-48174"],
                     "0": ["CVE-2022-48174", "CVE-2021-0001"],
-                    "1.30.0-r0": ["CVE-2021-0001"]
+                    "1.30.0-r0": ["CVE-2021-0001"],
+                    "1.29.3_p1-r0": ["CVE-2021-0001"]
                 }}}
             ]}"#,
             "
 CVE-2022-48174
-  alpine/3.19 busybox source fixed 1.36.1-r1
+  alpine/3.19 busybox source fixed 1.36.1-r10
 CVE-2021-0001
   alpine/3.19 busybox source fixed 1.30.0-r0
 skipped 0",

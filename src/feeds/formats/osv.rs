@@ -47,8 +47,8 @@
 //!
 //! When one record states the same (distro, release, package, module) more than once (several
 //! ranges, `appstream` and `baseos`, `Ubuntu:26.04` and `Ubuntu:26.04:LTS`) the union of what
-//! it says is kept: `Unfixed` wins over a fixed version, and of two fixed versions the later in
-//! the document wins (no versions are compared here).
+//! it says is kept: `Unfixed` wins over a fixed version, and of two fixed versions the higher
+//! by the entry's version scheme wins (the union of "below A" and "below B").
 //!
 //! # Ubuntu Pro
 //!
@@ -76,6 +76,7 @@
 //! leaving `module` None (a `.module+el9…` fixed version then shows a modular build whose
 //! stream the record does not name).
 
+use std::cmp::Ordering;
 use std::collections::HashSet;
 
 use serde::de::{SeqAccess, Visitor};
@@ -86,6 +87,7 @@ use super::{Format, FormatError, ParseContext, ParseSummary};
 use crate::advisories::{Advisory, Affected, PackageKind, Severity, Status};
 use crate::inventory::os::debian_release_for_codename;
 use crate::inventory::Ecosystem;
+use crate::versions;
 
 /// Longest title taken from the first line of `details` (in characters, before the ellipsis).
 pub const TITLE_MAX_CHARS: usize = 200;
@@ -643,7 +645,7 @@ fn map_entry(entry: &AffectedEntry) -> Result<Mapped, String> {
     } else {
         (name, None)
     };
-    let (status, fixed_version) = status(entry)?;
+    let (status, fixed_version) = status(entry, target.scheme)?;
     let pro = target.pro
         || (target.distro == "ubuntu"
             && entry
@@ -727,18 +729,21 @@ enum Outcome {
 }
 
 impl Outcome {
-    /// Union of the affected versions of `self` and `other`; of two fixed versions the later
-    /// (`other`) wins.
-    fn union(self, other: Outcome) -> Outcome {
+    /// Union of the affected versions of `self` and `other`; of two fixed versions the
+    /// higher by `scheme` wins.
+    fn union(self, other: Outcome, scheme: Ecosystem) -> Outcome {
         match (self, other) {
             (Outcome::Unfixed, _) | (_, Outcome::Unfixed) => Outcome::Unfixed,
             (Outcome::NotAffected, o) | (o, Outcome::NotAffected) => o,
-            (Outcome::Fixed(_), Outcome::Fixed(later)) => Outcome::Fixed(later),
+            (Outcome::Fixed(a), Outcome::Fixed(b)) => {
+                Outcome::Fixed(if versions::compare(scheme, &b, &a) == Ordering::Greater { b } else { a })
+            }
         }
     }
 }
 
-fn status(entry: &AffectedEntry) -> Result<(Status, Option<String>), String> {
+/// The status and fixed version an entry's ranges state, versions compared by `scheme`.
+fn status(entry: &AffectedEntry, scheme: Ecosystem) -> Result<(Status, Option<String>), String> {
     let mut outcome: Option<Outcome> = None;
     let mut saw_range = false;
     for range in entry.ranges.iter().flatten() {
@@ -748,7 +753,7 @@ fn status(entry: &AffectedEntry) -> Result<(Status, Option<String>), String> {
         saw_range = true;
         let this = range_outcome(range.events.as_deref().unwrap_or_default())?;
         outcome = Some(match outcome {
-            Some(before) => before.union(this),
+            Some(before) => before.union(this, scheme),
             None => this,
         });
     }
@@ -806,7 +811,7 @@ fn merge_into(entries: &mut Vec<Affected>, new: Affected) {
         (Status::NotAffected, _) => Outcome::NotAffected,
         _ => Outcome::Unfixed,
     };
-    let (status, fixed) = match outcome(existing).union(outcome(&new)) {
+    let (status, fixed) = match outcome(existing).union(outcome(&new), existing.scheme) {
         Outcome::Unfixed => (Status::Unfixed, None),
         Outcome::NotAffected => (Status::NotAffected, None),
         Outcome::Fixed(v) => (Status::Fixed, Some(v)),
@@ -1024,6 +1029,12 @@ mod tests {
             entry("Debian:12", "x", FIXED),
             entry("Debian:12", "x", OPEN),
             entry("Debian:12", "x", FIXED),
+            // The higher fix by each scheme's order, wherever it is listed.
+            entry("Debian:12", "y", r#"{"introduced": "0"}, {"fixed": "1.10-1"}"#),
+            entry("Debian:12", "y", r#"{"introduced": "0"}, {"fixed": "1.9-1"}"#),
+            entry("Debian:12", "y", r#"{"introduced": "0"}, {"fixed": "1.10~rc1-1"}"#),
+            entry("Alpine:v3.19", "z", r#"{"introduced": "0"}, {"fixed": "2.0_rc1-r0"}"#),
+            entry("Alpine:v3.19", "z", r#"{"introduced": "0"}, {"fixed": "2.0-r0"}"#),
         ];
         check(
             &one("X-1", &entries.join(",")),
@@ -1032,6 +1043,8 @@ mod tests {
               rhel 9 sudo binary fixed 0:1.9.5p2-10.el9_6.1 rpm -
               ubuntu 26.04 curl source fixed 1.2-4 dpkg -
               debian 12 x source unfixed - dpkg -
+              debian 12 y source fixed 1.10-1 dpkg -
+              alpine 3.19 z source fixed 2.0-r0 apk -
             skipped 0
             ",
         );
