@@ -83,12 +83,38 @@ pub struct FindingChange {
     pub fixed_version: Option<String>,
 }
 
+/// Findings an update added for one installed package (a package at one version in one
+/// release), counted rather than listed per image: an advisory for a package that thousands
+/// of images hold is one of these, not thousands. Which images they are is the store's
+/// current answer (`affected_images`); resolved findings are listed per image, because once
+/// resolved the store no longer holds them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AddedFindings {
+    pub package: String,
+    pub version: String,
+    pub source_name: String,
+    pub feed: String,
+    pub advisory_id: String,
+    pub status: Status,
+    pub fixed_version: Option<String>,
+    /// Images holding the package at that version (1 for a scan: the scanned image).
+    pub n_images: usize,
+}
+
+impl AddedFindings {
+    /// The package-level part of `change`, for `n_images` images.
+    pub fn new(change: FindingChange, n_images: usize) -> AddedFindings {
+        let FindingChange { package, version, source_name, feed, advisory_id, status, fixed_version, .. } = change;
+        AddedFindings { package, version, source_name, feed, advisory_id, status, fixed_version, n_images }
+    }
+}
+
 /// What one update (an ingest, an image scan) did to the findings: those that appeared and
 /// those that went away. A finding whose status or fixed version changed while it still
 /// affects the package is in neither list.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct FindingsDelta {
-    pub added: Vec<FindingChange>,
+    pub added: Vec<AddedFindings>,
     pub resolved: Vec<FindingChange>,
     /// Set when the update touched too many package keys to list its findings one by one
     /// (a feed's first ingest into a store that already holds images): every finding was

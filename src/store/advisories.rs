@@ -362,12 +362,12 @@ impl Store {
         tracing::debug!(
             feed.name = meta.feed,
             bulk,
-            parse_and_write_ms = (written_at - started).as_millis() as u64,
-            withdraw_ms = (indexed_at - written_at).as_millis() as u64,
-            index_ms = (linked_at - indexed_at).as_millis() as u64,
-            link_ms = (correlate_at - linked_at).as_millis() as u64,
-            correlate_ms = (commit_at - correlate_at).as_millis() as u64,
-            commit_ms = commit_at.elapsed().as_millis() as u64,
+            parse_and_write_ms = millis(written_at - started),
+            withdraw_ms = millis(indexed_at - written_at),
+            index_ms = millis(linked_at - indexed_at),
+            link_ms = millis(correlate_at - linked_at),
+            correlate_ms = millis(commit_at - correlate_at),
+            commit_ms = millis(commit_at.elapsed()),
             "ingest phases"
         );
         changes.ingest_id = Some(ingest_id);
@@ -1174,6 +1174,11 @@ impl Ingest<'_> {
         .map_err(sql("finishing an ingest"))?;
         Ok(changes)
     }
+}
+
+/// A duration in milliseconds to two decimals, for the phase timings in the debug log.
+fn millis(d: std::time::Duration) -> f64 {
+    (d.as_secs_f64() * 100_000.0).round() / 100.0
 }
 
 /// Adds `n` to the count of (distro, release) in `counts`.

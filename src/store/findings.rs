@@ -1,7 +1,7 @@
 //! Findings: the write side of correlation. Applies `correlate::affects` to package states
 //! (the distinct installed packages of a release, see `schema/0003_findings.sql`) and affected
 //! entries that share a (distro, release, package) key, stores the findings per state, and
-//! reports what each update added and resolved per image.
+//! reports what each update added (per state, with its image count) and resolved (per image).
 //!
 //! Three ways in, all inside the caller's transaction so that findings never lag the data:
 //! - an ingest re-evaluates the keys its change set touched ([`update_keys`]);
@@ -15,7 +15,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{sql, Store, StoreError};
 use crate::advisories::{PackageKey, PackageKind, Status};
-use crate::correlate::{self, EntryRef, FindingChange, FindingsDelta, InstalledRef, MatchPolicy};
+use crate::correlate::{self, AddedFindings, EntryRef, FindingChange, FindingsDelta, InstalledRef, MatchPolicy};
 use crate::inventory::{Ecosystem, Package};
 
 /// Page cache while a full rebuild runs (negative: KiB).
@@ -264,27 +264,53 @@ fn stored_for_key(conn: &Connection, distro: &str, release: &str, package: &str)
     rows.collect::<Result<_, _>>().map_err(sql("reading findings"))
 }
 
-/// Turns state-level rows into the per-image changes an update reports: one per image that
-/// holds the state (an image holding it for two architectures reports it once). `states` has
-/// the states of new rows; others are read.
-fn describe(conn: &Connection, rows: &[&Row], states: &[State]) -> Result<Vec<FindingChange>, StoreError> {
-    let doing = "describing findings";
+/// The state a finding row is about: from `states` (the states of the key being updated),
+/// else read from the table. None when the state is gone (it goes only with the last image
+/// that held it, which reports its own findings).
+fn state_of(conn: &Connection, row: &Row, states: &[State], doing: &'static str) -> Result<Option<State>, StoreError> {
+    if let Some(s) = states.iter().find(|s| s.id == row.state_id) {
+        return Ok(Some(s.clone()));
+    }
+    conn.prepare_cached(&format!("SELECT {STATE_COLUMNS} FROM package_states s WHERE s.id = ?1"))
+        .and_then(|mut s| s.query_row([row.state_id], state_from_row).optional())
+        .map_err(sql(doing))
+}
+
+/// Turns new state-level rows into the added findings an update reports: one per state, with
+/// the number of images holding it (an image holding it for two architectures counts once).
+fn count_added(conn: &Connection, rows: &[&Row], states: &[State]) -> Result<Vec<AddedFindings>, StoreError> {
+    let doing = "counting added findings";
     let mut out = Vec::new();
     for row in rows {
-        let read;
-        let state = match states.iter().find(|s| s.id == row.state_id) {
-            Some(s) => s,
-            None => {
-                let found = conn
-                    .prepare_cached(&format!("SELECT {STATE_COLUMNS} FROM package_states s WHERE s.id = ?1"))
-                    .and_then(|mut s| s.query_row([row.state_id], state_from_row).optional())
-                    .map_err(sql(doing))?;
-                // A state goes only with the last image that held it, which reports its own.
-                let Some(found) = found else { continue };
-                read = found;
-                &read
-            }
-        };
+        let Some(state) = state_of(conn, row, states, doing)? else { continue };
+        let n_images: i64 = conn
+            .prepare_cached("SELECT count(DISTINCT image_id) FROM packages WHERE state_id = ?1")
+            .and_then(|mut s| s.query_row([row.state_id], |r| r.get(0)))
+            .map_err(sql(doing))?;
+        if n_images == 0 {
+            continue;
+        }
+        out.push(AddedFindings {
+            package: state.name,
+            version: state.version,
+            source_name: state.source_name,
+            feed: row.feed.clone(),
+            advisory_id: row.advisory_id.clone(),
+            status: row.status,
+            fixed_version: row.fixed_version.clone(),
+            n_images: n_images as usize,
+        });
+    }
+    Ok(out)
+}
+
+/// Turns resolved state-level rows into the per-image changes an update reports: one per
+/// image that holds the state (an image holding it for two architectures reports it once).
+fn describe_resolved(conn: &Connection, rows: &[&Row], states: &[State]) -> Result<Vec<FindingChange>, StoreError> {
+    let doing = "describing resolved findings";
+    let mut out = Vec::new();
+    for row in rows {
+        let Some(state) = state_of(conn, row, states, doing)? else { continue };
         let images: Vec<(String, String)> = conn
             .prepare_cached(
                 "SELECT i.reference, i.platform FROM images i
@@ -356,8 +382,8 @@ pub(super) fn update_keys(
         }
         insert_rows(conn, &new)?;
         let (added, resolved) = diff(&old, &new);
-        delta.added.extend(describe(conn, &added, &states)?);
-        delta.resolved.extend(describe(conn, &resolved, &states)?);
+        delta.added.extend(count_added(conn, &added, &states)?);
+        delta.resolved.extend(describe_resolved(conn, &resolved, &states)?);
     }
     Ok(delta)
 }
@@ -481,11 +507,12 @@ pub(super) fn diff_image(old: Vec<ImageFinding>, new: Vec<ImageFinding>) -> Find
     let old_ids: HashSet<_> = old.iter().map(|(k, c)| id(k, c)).collect();
     let new_ids: HashSet<_> = new.iter().map(|(k, c)| id(k, c)).collect();
     let mut delta = FindingsDelta::default();
+    // Added findings are per package (one image: a package held for two architectures is
+    // one); resolved ones per package and architecture.
     let mut seen = HashSet::new();
     for (k, c) in new {
-        let i = id(&k, &c);
-        if !old_ids.contains(&i) && seen.insert(i) {
-            delta.added.push(c);
+        if !old_ids.contains(&id(&k, &c)) && seen.insert((k.0, c.feed.clone(), c.advisory_id.clone())) {
+            delta.added.push(AddedFindings::new(c, 1));
         }
     }
     let mut seen = HashSet::new();
@@ -742,6 +769,13 @@ mod tests {
         out
     }
 
+    fn added(added: &[AddedFindings]) -> Vec<String> {
+        let mut out: Vec<String> =
+            added.iter().map(|a| format!("{} {} {} in {}", a.package, a.version, a.advisory_id, a.n_images)).collect();
+        out.sort();
+        out
+    }
+
     fn all_rows(store: &Store) -> Vec<(i64, i64, String, String, Option<String>)> {
         let mut stmt = store
             .conn
@@ -769,6 +803,8 @@ mod tests {
         let saved = store.save_inventory(&image("base:12"), &inventory("12", BASE)).unwrap();
         assert!(saved.findings.is_empty());
         store.save_inventory(&image("old:11"), &inventory("11", BASE)).unwrap();
+        // A second image of release 12 holding libssl3 only: the same package state as base's.
+        store.save_inventory(&image("tls:12"), &inventory("12", &BASE[..1])).unwrap();
 
         let first = vec![
             advisory("CVE-2024-0001", vec![entry("openssl", Status::Fixed, Some("3.0.13-1~deb12u1"))]),
@@ -777,9 +813,13 @@ mod tests {
             advisory("CVE-2024-0004", vec![entry("linux", Status::Unfixed, None)]),
         ];
         let changes = ingest(&mut store, first.clone());
-        // libssl3 is found through its source; the release-11 image is not matched by 12's data;
-        // not-affected and kernel-header entries give nothing.
-        assert_eq!(names(&changes.findings.added), ["base:12 libssl3 CVE-2024-0001", "base:12 zlib1g CVE-2024-0002"]);
+        // libssl3 is found through its source, in both release-12 images (one state); the
+        // release-11 image is not matched by 12's data; not-affected and kernel-header entries
+        // give nothing.
+        assert_eq!(
+            added(&changes.findings.added),
+            ["libssl3 3.0.11-1~deb12u2 CVE-2024-0001 in 2", "zlib1g 1:1.2.13.dfsg-1 CVE-2024-0002 in 1"]
+        );
         assert!(changes.findings.resolved.is_empty());
 
         // The same document again changes nothing.
@@ -793,10 +833,10 @@ mod tests {
             advisory("CVE-2024-0005", vec![entry("openssl", Status::Unfixed, None)]),
         ];
         let changes = ingest(&mut store, second);
-        assert_eq!(names(&changes.findings.added), ["base:12 libssl3 CVE-2024-0005"]);
+        assert_eq!(added(&changes.findings.added), ["libssl3 3.0.11-1~deb12u2 CVE-2024-0005 in 2"]);
         assert_eq!(
             names(&changes.findings.resolved),
-            ["base:12 libssl3 CVE-2024-0001", "base:12 zlib1g CVE-2024-0002"]
+            ["base:12 libssl3 CVE-2024-0001", "base:12 zlib1g CVE-2024-0002", "tls:12 libssl3 CVE-2024-0001"]
         );
 
         // A rescan with an upgraded libssl3 resolves the unfixed one only if its version moved
@@ -804,7 +844,7 @@ mod tests {
         let rescan = store.save_inventory(&image("base:12"), &inventory("12", BASE)).unwrap();
         assert!(rescan.findings.is_empty(), "{rescan:?}");
         let app = store.save_inventory(&image("app:1"), &inventory("12", &BASE[..1])).unwrap();
-        assert_eq!(names(&app.findings.added), ["app:1 libssl3 CVE-2024-0005"]);
+        assert_eq!(added(&app.findings.added), ["libssl3 3.0.11-1~deb12u2 CVE-2024-0005 in 1"]);
         let gone = store.save_inventory(&image("app:1"), &inventory("12", &BASE[1..2])).unwrap();
         assert_eq!(names(&gone.findings.resolved), ["app:1 libssl3 CVE-2024-0005"]);
         assert!(gone.findings.added.is_empty());

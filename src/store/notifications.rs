@@ -8,7 +8,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::json;
 
 use super::{sql, Store, StoreError};
-use crate::correlate::{FindingChange, FindingsDelta};
+use crate::correlate::{AddedFindings, FindingChange, FindingsDelta};
 
 /// An event waiting to be routed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,9 +71,33 @@ pub struct Routing {
     pub digest_items: Vec<(String, String, String, serde_json::Value)>,
 }
 
-/// One finding in a `findings` event's detail (serialised straight from the change: an
-/// advisory can touch thousands of images, and a JSON tree per finding would cost more than
-/// the rest of the ingest).
+/// Added findings of one package in a `findings` event's detail (which images: the notifier
+/// reads the advisory's current images from the store).
+#[derive(serde::Serialize)]
+struct AddedDetail<'a> {
+    package: &'a str,
+    version: &'a str,
+    source_name: &'a str,
+    status: &'static str,
+    fixed_version: Option<&'a str>,
+    n_images: usize,
+}
+
+impl<'a> From<&'a AddedFindings> for AddedDetail<'a> {
+    fn from(a: &'a AddedFindings) -> Self {
+        AddedDetail {
+            package: &a.package,
+            version: &a.version,
+            source_name: &a.source_name,
+            status: a.status.as_str(),
+            fixed_version: a.fixed_version.as_deref(),
+            n_images: a.n_images,
+        }
+    }
+}
+
+/// One resolved finding in a `findings` event's detail (serialised straight from the change,
+/// without a JSON tree per finding: an advisory can touch thousands of images).
 #[derive(serde::Serialize)]
 struct ChangeDetail<'a> {
     image: &'a str,
@@ -99,10 +123,11 @@ impl<'a> From<&'a FindingChange> for ChangeDetail<'a> {
     }
 }
 
-/// A `findings` event's detail: the findings that appeared and went away.
+/// A `findings` event's detail: the findings that appeared (per package) and went away (per
+/// image).
 #[derive(Default, serde::Serialize)]
 struct FindingsEventDetail<'a> {
-    added: Vec<ChangeDetail<'a>>,
+    added: Vec<AddedDetail<'a>>,
     resolved: Vec<ChangeDetail<'a>>,
 }
 
@@ -414,7 +439,11 @@ mod tests {
     fn events_group_by_advisory_and_route_once() {
         let mut store = Store::open_in_memory().unwrap();
         let delta = FindingsDelta {
-            added: vec![change("a", "CVE-1"), change("b", "CVE-1"), change("a", "CVE-2")],
+            added: vec![
+                AddedFindings::new(change("a", "CVE-1"), 2),
+                AddedFindings::new(change("b", "CVE-1"), 1),
+                AddedFindings::new(change("a", "CVE-2"), 1),
+            ],
             resolved: vec![change("c", "CVE-2")],
             rebaselined: false,
         };
@@ -425,6 +454,7 @@ mod tests {
         assert_eq!(events.len(), 2);
         assert_eq!(events[0].advisory_id.as_deref(), Some("CVE-1"));
         assert_eq!(events[0].detail["added"].as_array().unwrap().len(), 2);
+        assert_eq!(events[0].detail["added"][0]["n_images"], 2);
         assert_eq!(events[1].detail["resolved"][0]["image"], "c");
 
         let message = |route: &str, subject: &str| NewMessage {
