@@ -211,6 +211,16 @@ fn image_releases(conn: &Connection) -> Result<HashSet<(String, String)>, StoreE
     rows.collect::<Result<_, _>>().map_err(sql("listing image releases"))
 }
 
+/// Whether any stored image is of `distro`/`release` (a release that is empty never is).
+fn release_has_images(conn: &Connection, distro: &str, release: &str) -> Result<bool, StoreError> {
+    if release.is_empty() {
+        return Ok(false);
+    }
+    conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM images WHERE distro = ?1 AND release = ?2)")
+        .and_then(|mut s| s.query_row([distro, release], |r| r.get(0)))
+        .map_err(sql("looking for images of a release"))
+}
+
 fn entries_for_key(conn: &Connection, distro: &str, release: &str, package: &str) -> Result<Vec<Entry>, StoreError> {
     let mut stmt = conn
         .prepare_cached(&format!(
@@ -353,9 +363,24 @@ pub(super) fn update_keys(
     keys: &[PackageKey],
     policy: &MatchPolicy,
 ) -> Result<FindingsDelta, StoreError> {
-    let releases = image_releases(conn)?;
-    let relevant: Vec<&PackageKey> =
-        keys.iter().filter(|k| releases.contains(&(k.distro.clone(), k.release.clone()))).collect();
+    // Whether each release has images, looked up once per release: an index probe, where
+    // listing every image's release costs a walk over the whole images index.
+    let mut has_images: HashMap<(&str, &str), bool> = HashMap::new();
+    let mut relevant: Vec<&PackageKey> = Vec::new();
+    for k in keys {
+        let release = (k.distro.as_str(), k.release.as_str());
+        let yes = match has_images.get(&release) {
+            Some(&yes) => yes,
+            None => {
+                let yes = release_has_images(conn, release.0, release.1)?;
+                has_images.insert(release, yes);
+                yes
+            }
+        };
+        if yes {
+            relevant.push(k);
+        }
+    }
     if relevant.len() > LARGE_UPDATE_KEYS {
         let n = rebuild_all(conn, policy)?;
         tracing::info!(n_keys = relevant.len(), n_findings = n, "large update: findings recomputed as a new baseline");
@@ -873,5 +898,23 @@ mod tests {
         assert!(!store.set_match_policy(MatchPolicy::default()).unwrap());
         assert!(store.set_match_policy(MatchPolicy { match_kernel_headers: true }).unwrap());
         assert_eq!(all_rows(&store).len(), 4);
+    }
+
+    #[test]
+    fn keys_of_releases_without_images_do_not_make_an_update_large() {
+        let mut store = Store::open_in_memory().unwrap();
+        store.set_match_policy(MatchPolicy::default()).unwrap();
+        store.save_inventory(&image("base:12"), &inventory("12", BASE)).unwrap();
+        // More keys than the threshold, all for a release no image is of, and one that matters.
+        let mut entries: Vec<Affected> = (0..=LARGE_UPDATE_KEYS)
+            .map(|i| Affected { release: "11".into(), ..entry(&format!("pkg{i}"), Status::Unfixed, None) })
+            .collect();
+        entries.push(entry("openssl", Status::Fixed, Some("3.0.13-1~deb12u1")));
+        let changes = ingest(&mut store, vec![advisory("CVE-2024-0009", entries)]);
+        assert!(!changes.findings.rebaselined);
+        assert_eq!(added(&changes.findings.added), ["libssl3 3.0.11-1~deb12u2 CVE-2024-0009 in 1"]);
+        assert!(release_has_images(&store.conn, "debian", "12").unwrap());
+        assert!(!release_has_images(&store.conn, "debian", "11").unwrap());
+        assert!(!release_has_images(&store.conn, "debian", "").unwrap());
     }
 }
