@@ -337,6 +337,52 @@ fn sql_limit(limit: usize) -> Value {
     Value::Integer(limit.min(NO_LIMIT) as i64 + 1)
 }
 
+/// A paged listing's SQL and its arguments: filters are appended as clauses with `?` marks,
+/// numbered here in the order their values come, so that no call site counts arguments.
+struct PagedQuery {
+    text: String,
+    args: Vec<Value>,
+}
+
+impl PagedQuery {
+    /// `select` ends in a WHERE clause that the filters extend (`WHERE 1` when it has none).
+    fn new(select: String) -> PagedQuery {
+        PagedQuery { text: select, args: Vec::new() }
+    }
+
+    /// Appends ` AND clause`, its `?` marks bound to `values` in order (a mark per value).
+    fn and(&mut self, clause: &str, values: impl IntoIterator<Item = Value>) {
+        let mut values = values.into_iter();
+        self.text.push_str(" AND ");
+        for (i, part) in clause.split('?').enumerate() {
+            if i > 0 {
+                let value = values.next().unwrap_or_else(|| panic!("no value for a mark of {clause:?}"));
+                self.args.push(value);
+                self.text.push_str(&format!("?{}", self.args.len()));
+            }
+            self.text.push_str(part);
+        }
+        assert!(values.next().is_none(), "more values than marks in {clause:?}");
+    }
+
+    /// Runs the query in `order_by` order, one row more than `limit` (whether a next page
+    /// exists: see `Page::from_rows`).
+    fn rows<T>(
+        mut self,
+        conn: &rusqlite::Connection,
+        doing: &'static str,
+        order_by: &str,
+        limit: usize,
+        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        self.args.push(sql_limit(limit));
+        self.text.push_str(&format!(" ORDER BY {order_by} LIMIT ?{}", self.args.len()));
+        let mut stmt = conn.prepare_cached(&self.text).map_err(sql(doing))?;
+        let rows = stmt.query_map(params_from_iter(self.args.iter()), row).map_err(sql(doing))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(sql(doing))
+    }
+}
+
 /// The exclusive upper bound of the ids starting with `prefix` (binary collation): no valid
 /// UTF-8 continuation sorts after U+10FFFF.
 fn prefix_end(prefix: &str) -> String {
@@ -386,40 +432,27 @@ impl Store {
         limit: usize,
     ) -> Result<Page<AdvisorySummary, AdvisoryKey>, StoreError> {
         let doing = "listing advisories";
-        let mut text = format!("SELECT {ADVISORY_COLUMNS} FROM advisories a WHERE 1");
-        let mut args: Vec<Value> = Vec::new();
+        let mut query = PagedQuery::new(format!("SELECT {ADVISORY_COLUMNS} FROM advisories a WHERE 1"));
         if let Some(feed) = &filter.feed {
-            args.push(feed.clone().into());
-            text.push_str(&format!(" AND a.feed = ?{}", args.len()));
+            query.and("a.feed = ?", [feed.clone().into()]);
         }
         if let Some(prefix) = filter.id_prefix.as_ref().filter(|p| !p.is_empty()) {
-            args.push(prefix.clone().into());
-            args.push(prefix_end(prefix).into());
-            text.push_str(&format!(" AND a.id >= ?{} AND a.id < ?{}", args.len() - 1, args.len()));
+            query.and("a.id >= ? AND a.id < ?", [prefix.clone().into(), prefix_end(prefix).into()]);
         }
         if let Some((feed, id)) = after {
-            args.push(feed.clone().into());
-            args.push(id.clone().into());
-            text.push_str(&format!(" AND (a.feed, a.id) > (?{}, ?{})", args.len() - 1, args.len()));
+            query.and("(a.feed, a.id) > (?, ?)", [feed.clone().into(), id.clone().into()]);
         }
-        args.push(sql_limit(limit));
-        text.push_str(&format!(" ORDER BY a.feed, a.id LIMIT ?{}", args.len()));
-        let mut stmt = self.conn.prepare_cached(&text).map_err(sql(doing))?;
-        let rows = stmt
-            .query_map(params_from_iter(args.iter()), |r| {
-                Ok(AdvisorySummary {
-                    feed: r.get(0)?,
-                    id: r.get(1)?,
-                    title: r.get(2)?,
-                    severity: r.get(3)?,
-                    published: r.get(4)?,
-                    modified: r.get(5)?,
-                    url: r.get(6)?,
-                })
+        let rows = query.rows(&self.conn, doing, "a.feed, a.id", limit, |r| {
+            Ok(AdvisorySummary {
+                feed: r.get(0)?,
+                id: r.get(1)?,
+                title: r.get(2)?,
+                severity: r.get(3)?,
+                published: r.get(4)?,
+                modified: r.get(5)?,
+                url: r.get(6)?,
             })
-            .map_err(sql(doing))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(sql(doing))?;
+        })?;
         Ok(Page::from_rows(rows, limit, |a| (a.feed.clone(), a.id.clone())))
     }
 
@@ -568,43 +601,31 @@ impl Store {
         limit: usize,
     ) -> Result<Page<StoredImage, ImageKey>, StoreError> {
         let doing = "listing images";
-        let mut text = String::from(
+        let mut query = PagedQuery::new(String::from(
             "SELECT i.id, i.reference, i.platform, i.manifest_digest, i.distro, i.release,
                     (SELECT count(*) FROM packages p WHERE p.image_id = i.id)
              FROM images i WHERE 1",
-        );
-        let mut args: Vec<Value> = Vec::new();
+        ));
         if let Some(distro) = &filter.distro {
-            args.push(distro.clone().into());
-            text.push_str(&format!(" AND i.distro = ?{}", args.len()));
+            query.and("i.distro = ?", [distro.clone().into()]);
         }
         if let Some(release) = &filter.release {
-            args.push(release.clone().into());
-            text.push_str(&format!(" AND i.release = ?{}", args.len()));
+            query.and("i.release = ?", [release.clone().into()]);
         }
         if let Some((reference, platform)) = after {
-            args.push(reference.clone().into());
-            args.push(platform.clone().into());
-            text.push_str(&format!(" AND (i.reference, i.platform) > (?{}, ?{})", args.len() - 1, args.len()));
+            query.and("(i.reference, i.platform) > (?, ?)", [reference.clone().into(), platform.clone().into()]);
         }
-        args.push(sql_limit(limit));
-        text.push_str(&format!(" ORDER BY i.reference, i.platform LIMIT ?{}", args.len()));
-        let mut stmt = self.conn.prepare_cached(&text).map_err(sql(doing))?;
-        let rows = stmt
-            .query_map(params_from_iter(args.iter()), |r| {
-                Ok(StoredImage {
-                    id: r.get(0)?,
-                    reference: r.get(1)?,
-                    platform: r.get(2)?,
-                    manifest_digest: r.get(3)?,
-                    distro: r.get(4)?,
-                    release: r.get(5)?,
-                    n_packages: r.get(6)?,
-                })
+        let rows = query.rows(&self.conn, doing, "i.reference, i.platform", limit, |r| {
+            Ok(StoredImage {
+                id: r.get(0)?,
+                reference: r.get(1)?,
+                platform: r.get(2)?,
+                manifest_digest: r.get(3)?,
+                distro: r.get(4)?,
+                release: r.get(5)?,
+                n_packages: r.get(6)?,
             })
-            .map_err(sql(doing))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(sql(doing))?;
+        })?;
         Ok(Page::from_rows(rows, limit, |i| (i.reference.clone(), i.platform.clone())))
     }
 
@@ -726,7 +747,7 @@ impl Store {
         // One image's findings are few: from its packages, sorted. Otherwise the state findings
         // drive the walk (CROSS JOIN fixes the loop order whatever the statistics say).
         let join = if filter.image_id.is_some() { "JOIN" } else { "CROSS JOIN" };
-        let mut text = format!(
+        let mut query = PagedQuery::new(format!(
             "SELECT p.id, f.affected_id, f.state_id, {IMAGE_SUMMARY_COLUMNS}, {PACKAGE_COLUMNS},
                     f.feed, f.advisory_id, a.severity, f.status, f.fixed_version,
                     (SELECT group_concat(x.alias, char(10)) FROM advisory_aliases x
@@ -739,46 +760,30 @@ impl Store {
              LEFT JOIN fix_availability fa ON fa.distro = i.distro AND fa.release = i.release
                   AND fa.package = f.key_package AND fa.fixed_version = f.fixed_version
              WHERE 1"
-        );
-        let mut args: Vec<Value> = Vec::new();
+        ));
         if let Some(image_id) = filter.image_id {
-            args.push(image_id.into());
-            text.push_str(&format!(" AND p.image_id = ?{}", args.len()));
+            query.and("p.image_id = ?", [image_id.into()]);
         }
         if let Some(distro) = &filter.distro {
-            args.push(distro.clone().into());
-            text.push_str(&format!(" AND i.distro = ?{}", args.len()));
+            query.and("i.distro = ?", [distro.clone().into()]);
         }
         if filter.fixable {
-            text.push_str(" AND f.fixed_version IS NOT NULL");
+            query.and("f.fixed_version IS NOT NULL", []);
         }
         if let Some(min) = filter.min_severity {
             let words = severities_from(min);
-            let mut marks = Vec::new();
-            for word in words {
-                args.push(word.to_string().into());
-                marks.push(format!("?{}", args.len()));
-            }
-            text.push_str(&format!(" AND a.severity IN ({})", marks.join(", ")));
+            let marks = vec!["?"; words.len()].join(", ");
+            query.and(&format!("a.severity IN ({marks})"), words.iter().map(|w| Value::from(w.to_string())));
         }
-        if let Some((state_id, affected_id, image_id, package_id)) = after {
-            args.extend([(*state_id).into(), (*affected_id).into(), (*image_id).into(), (*package_id).into()]);
-            let (k1, k2, k3, k4) = (args.len() - 3, args.len() - 2, args.len() - 1, args.len());
+        if let Some(&(state_id, affected_id, image_id, package_id)) = after {
             // Spelled out rather than as one row value, so that the state id bounds the scan.
-            text.push_str(&format!(
-                " AND f.state_id >= ?{k1}
-                  AND (f.state_id > ?{k1} OR f.affected_id > ?{k2}
-                       OR (f.affected_id = ?{k2} AND (p.image_id, p.id) > (?{k3}, ?{k4})))"
-            ));
+            query.and(
+                "f.state_id >= ? AND (f.state_id > ? OR f.affected_id > ?
+                   OR (f.affected_id = ? AND (p.image_id, p.id) > (?, ?)))",
+                [state_id, state_id, affected_id, affected_id, image_id, package_id].map(Value::from),
+            );
         }
-        args.push(sql_limit(limit));
-        text.push_str(&format!(" ORDER BY f.state_id, f.affected_id, p.image_id, p.id LIMIT ?{}", args.len()));
-        let mut stmt = self.conn.prepare_cached(&text).map_err(sql(doing))?;
-        let rows = stmt
-            .query_map(params_from_iter(args.iter()), finding_row)
-            .map_err(sql(doing))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(sql(doing))?;
+        let rows = query.rows(&self.conn, doing, "f.state_id, f.affected_id, p.image_id, p.id", limit, finding_row)?;
         Ok(Page::from_rows(rows, limit, |f| (f.state_id, f.affected_id, f.image.id, f.package_id)))
     }
 
@@ -875,6 +880,25 @@ fn finding_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FindingRow> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_paged_query_numbers_its_marks_in_the_order_of_their_values() {
+        let mut query = PagedQuery::new("SELECT x FROM t WHERE 1".into());
+        query.and("a = ?", [Value::from(1)]);
+        query.and("b IS NOT NULL", []);
+        query.and("(c > ? OR (c = ? AND d > ?))", [2, 2, 3].map(Value::from));
+        assert_eq!(
+            query.text,
+            "SELECT x FROM t WHERE 1 AND a = ?1 AND b IS NOT NULL AND (c > ?2 OR (c = ?3 AND d > ?4))"
+        );
+        assert_eq!(query.args, [1, 2, 2, 3].map(Value::from));
+    }
+
+    #[test]
+    #[should_panic(expected = "no value for a mark")]
+    fn a_mark_without_a_value_is_a_bug_caught_at_once() {
+        PagedQuery::new("SELECT 1 WHERE 1".into()).and("a = ? AND b = ?", [Value::from(1)]);
+    }
 
     /// Test rows: two images of Debian 12 and one of Alpine 3.19 (uncovered), an advisory
     /// DSA-5678-1 (dsa-list, alias CVE-2024-1234) and CVE-2024-1234 (debian-tracker).
