@@ -347,28 +347,7 @@ impl Store {
 
     /// Every stored image, by reference.
     pub fn images(&self) -> Result<Vec<StoredImage>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT i.id, i.reference, i.platform, i.manifest_digest, i.distro, i.release,
-                        (SELECT count(*) FROM packages p WHERE p.image_id = i.id)
-                 FROM images i ORDER BY i.reference, i.platform",
-            )
-            .map_err(sql("listing images"))?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(StoredImage {
-                    id: r.get(0)?,
-                    reference: r.get(1)?,
-                    platform: r.get(2)?,
-                    manifest_digest: r.get(3)?,
-                    distro: r.get(4)?,
-                    release: r.get(5)?,
-                    n_packages: r.get(6)?,
-                })
-            })
-            .map_err(sql("listing images"))?;
-        rows.collect::<Result<_, _>>().map_err(sql("listing images"))
+        Ok(self.images_page(&queries::ImageFilter::default(), None, queries::NO_LIMIT)?.items)
     }
 
     /// The stored packages of an image, in name order.

@@ -31,7 +31,7 @@ const READ_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_IDLE: usize = 32;
 
 /// "No limit" for the page queries (SQLite's LIMIT is a signed 64-bit integer).
-const NO_LIMIT: usize = (i64::MAX - 1) as usize;
+pub(super) const NO_LIMIT: usize = (i64::MAX - 1) as usize;
 
 const ADVISORY_COLUMNS: &str = "a.feed, a.id, a.title, a.severity, a.published, a.modified, a.url";
 
